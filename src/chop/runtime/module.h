@@ -1,0 +1,55 @@
+// A Graph materialized as a LibTorch module: the one place the IR meets torch::nn.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "chop/ir/graph.h"
+
+namespace chop::runtime {
+
+/// Runs a graph. Parameters and buffers are registered under node names
+/// ("seq_blocks_2.weight"), so optimizers and checkpoints see them.
+class GraphModuleImpl : public torch::nn::Module {
+ public:
+  /// Builds the modules of g (shapes must be inferred). Weights come from torch's global
+  /// generator: use build_module() for seeded, thread-safe construction.
+  explicit GraphModuleImpl(ir::Graph g);
+
+  /// Forward pass on a batch [B, ...input_shape]; returns the output node's value.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  /// Forward pass that also returns every node's value (shape checks, statistics).
+  std::vector<torch::Tensor> forward_all(const torch::Tensor& x);
+
+  const ir::Graph& graph() const { return graph_; }
+
+ private:
+  struct Step {
+    ir::OpKind op;
+    std::vector<size_t> inputs;
+    torch::nn::Linear linear{nullptr};
+    torch::nn::Conv2d conv{nullptr};
+    torch::nn::BatchNorm1d bn1d{nullptr};
+    torch::nn::BatchNorm2d bn2d{nullptr};
+    torch::nn::Dropout dropout{nullptr};
+  };
+  torch::Tensor run_step(Step& s, const ir::Node& n, const std::vector<torch::Tensor>& v);
+
+  ir::Graph graph_;
+  std::vector<Step> steps_;
+};
+TORCH_MODULE(GraphModule);
+
+/// Builds a module for g with weights drawn from `seed` (same seed, same weights), on device.
+GraphModule build_module(const ir::Graph& g, uint64_t seed,
+                         torch::Device device = torch::kCPU);
+
+/// The device for --accelerator auto|cpu|gpu|cuda; throws ConfigError when a GPU is asked for
+/// and this LibTorch build has no usable CUDA device, or for an unknown name.
+torch::Device parse_accelerator(const std::string& name);
+
+}  // namespace chop::runtime

@@ -1,0 +1,44 @@
+// Plain-text tables for terminal reports.
+#include "chop/support/table.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace chop {
+namespace {
+
+bool looks_numeric(const std::string& s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ',' ||
+           c == 'e' || c == '+';
+  });
+}
+
+}  // namespace
+
+std::string Table::render() const {
+  std::vector<size_t> width(header_.size(), 0);
+  for (size_t c = 0; c < header_.size(); ++c) width[c] = header_[c].size();
+  for (const auto& row : rows_)
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
+
+  auto line = [&](const std::vector<std::string>& cells, bool header) {
+    std::string out = "|";
+    for (size_t c = 0; c < width.size(); ++c) {
+      std::string cell = c < cells.size() ? cells[c] : "";
+      std::string pad(width[c] - cell.size(), ' ');
+      out += " " + (!header && looks_numeric(cell) ? pad + cell : cell + pad) + " |";
+    }
+    return out + "\n";
+  };
+  std::string out = line(header_, true);
+  out += "|";
+  for (size_t w : width) out += std::string(w + 2, '-') + "|";
+  out += "\n";
+  for (const auto& row : rows_) out += line(row, false);
+  return out;
+}
+
+}  // namespace chop

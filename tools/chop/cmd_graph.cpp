@@ -1,0 +1,97 @@
+// `chop graph MODEL`: the layer table of a model with shapes and parameter counts.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "chop/ir/serialize.h"
+#include "chop/models/custom_model.h"
+#include "chop/models/zoo.h"
+#include "chop/support/error.h"
+#include "chop/support/table.h"
+#include "chop/support/toml.h"
+#include "commands.h"
+
+namespace chop::cli {
+namespace {
+
+struct GraphArgs {
+  std::string model;
+  std::string input_shape;
+  std::string config;
+  int64_t num_classes = 0;
+  bool json = false;
+};
+
+/// "16", "1,28,28" or "1x28x28".
+ir::Shape parse_shape(const std::string& text) {
+  ir::Shape shape;
+  std::string item;
+  auto flush = [&] {
+    CHOP_CHECK(!item.empty(), ConfigError, "--input-shape '{}' is not a list of sizes like 16 or 1,28,28", text);
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    CHOP_CHECK(used == item.size() && v > 0, ConfigError,
+               "--input-shape '{}': '{}' is not a positive size", text, item);
+    shape.push_back(v);
+    item.clear();
+  };
+  for (char c : text) {
+    if (c == ',' || c == 'x') flush();
+    else if (c != ' ' && c != '[' && c != ']') item += c;
+  }
+  flush();
+  return shape;
+}
+
+ir::Graph make_graph(const GraphArgs& a) {
+  if (!a.config.empty()) {
+    auto config = load_toml(a.config);
+    if (config.contains("model") && config["model"].is_object())
+      return models::build_custom_model(config["model"]);
+  }
+  models::ModelOptions options;
+  if (!a.input_shape.empty()) options.input_shape = parse_shape(a.input_shape);
+  options.num_classes = a.num_classes;
+  return models::build_model(a.model, options);
+}
+
+void print_graph(const ir::Graph& g) {
+  Table t({"node", "op", "module", "input", "output", "params"});
+  for (const auto& n : g.nodes()) {
+    std::string in = n.meta.in_shapes.empty() ? "" : ir::shape_str(n.meta.in_shapes[0]);
+    t.add_row({n.name, ir::op_name(n.op), ir::torch_repr(n), in, ir::shape_str(n.meta.out_shape),
+               std::to_string(ir::node_param_count(n))});
+  }
+  std::cout << fmt::format("model {} (input {})\n", g.model_name(), ir::shape_str(g.input_shape()));
+  std::cout << t.render();
+  std::cout << fmt::format("total parameters: {}\n", g.count_params());
+}
+
+}  // namespace
+
+void add_graph_command(CLI::App& app) {
+  auto a = std::make_shared<GraphArgs>();
+  auto* cmd = app.add_subcommand("graph", "Show a model's layers with shapes and parameter counts");
+  cmd->add_option("model", a->model, "Zoo model name (see `chop list models`)");
+  cmd->add_option("--input-shape", a->input_shape, "Input shape without batch, e.g. 16 or 1,28,28");
+  cmd->add_option("--num-classes", a->num_classes, "Number of output classes");
+  cmd->add_option("--config", a->config, "TOML file with a [model] table (custom model)");
+  cmd->add_flag("--json", a->json, "Print the graph as JSON instead of a table");
+  cmd->callback([a] {
+    CHOP_CHECK(!a->model.empty() || !a->config.empty(), ConfigError,
+               "chop graph needs a MODEL name (see `chop list models`) or --config with a [model] table");
+    ir::Graph g = make_graph(*a);
+    g.lint();
+    if (a->json)
+      std::cout << ir::graph_to_json(g).dump(2) << "\n";
+    else
+      print_graph(g);
+  });
+}
+
+}  // namespace chop::cli

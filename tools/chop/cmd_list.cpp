@@ -1,0 +1,25 @@
+// `chop list models`: what the registries hold.
+#include <iostream>
+
+#include "chop/models/zoo.h"
+#include "chop/support/table.h"
+#include "commands.h"
+
+namespace chop::cli {
+
+void add_list_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("list", "List what chop knows: models");
+  auto what = std::make_shared<std::string>();
+  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models"}));
+  cmd->callback([what] {
+    if (*what == "models") {
+      Table t({"model", "input", "classes", "description"});
+      for (const auto& m : models::model_registry())
+        t.add_row({m.name, ir::shape_str(m.default_input_shape),
+                   std::to_string(m.default_num_classes), m.description});
+      std::cout << t.render();
+    }
+  });
+}
+
+}  // namespace chop::cli

@@ -1,0 +1,11 @@
+// The chop CLI's subcommands: each file adds one to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace chop::cli {
+
+void add_list_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
+
+}  // namespace chop::cli
