@@ -18,8 +18,10 @@ int64_t product(const Shape& s, size_t from = 0, size_t to = SIZE_MAX) {
   return p;
 }
 
+// Output size of a window of `kernel`; 0 or less when the window does not fit.
 int64_t pooled(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
-  return (size + 2 * padding - kernel) / stride + 1;
+  int64_t room = size + 2 * padding - kernel;
+  return room < 0 ? 0 : room / stride + 1;
 }
 
 // Python's float repr: 1e-05, 0.1, 1.0.

@@ -100,7 +100,8 @@ Graph graph_from_json(const nlohmann::json& j) {
       where = "node '" + jn.at("name").get<std::string>() + "'";
       OpKind op = parse_op(jn.at("op").get<std::string>());
       Attrs attrs;
-      for (const auto& [key, value] : jn.value("attrs", nlohmann::json::object()).items())
+      const nlohmann::json attrs_json = jn.value("attrs", nlohmann::json::object());
+      for (const auto& [key, value] : attrs_json.items())
         set_attr(attrs, op, key, value, jn.at("name").get<std::string>());
       Node& n = g.add(jn.at("name").get<std::string>(), op,
                       jn.at("inputs").get<std::vector<std::string>>(), attrs);
