@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "chop/data/registry.h"
 #include "chop/ir/serialize.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
@@ -17,6 +18,7 @@ namespace {
 struct GraphArgs {
   std::string model;
   std::string input_shape;
+  std::string dataset;
   std::string config;
   int64_t num_classes = 0;
   bool json = false;
@@ -54,9 +56,16 @@ ir::Graph make_graph(const GraphArgs& a) {
     if (config.contains("model") && config["model"].is_object())
       return models::build_custom_model(config["model"]);
   }
+  CHOP_CHECK(a.dataset.empty() || a.input_shape.empty(), ConfigError,
+             "give --dataset or --input-shape, not both");
   models::ModelOptions options;
+  if (!a.dataset.empty()) {
+    auto info = data::dataset_info(a.dataset);
+    options.input_shape = info.input_shape;
+    options.num_classes = info.num_classes;
+  }
   if (!a.input_shape.empty()) options.input_shape = parse_shape(a.input_shape);
-  options.num_classes = a.num_classes;
+  if (a.num_classes) options.num_classes = a.num_classes;
   return models::build_model(a.model, options);
 }
 
@@ -78,6 +87,7 @@ void add_graph_command(CLI::App& app) {
   auto a = std::make_shared<GraphArgs>();
   auto* cmd = app.add_subcommand("graph", "Show a model's layers with shapes and parameter counts");
   cmd->add_option("model", a->model, "Zoo model name (see `chop list models`)");
+  cmd->add_option("--dataset", a->dataset, "Shape the model for this data set (see `chop list datasets`)");
   cmd->add_option("--input-shape", a->input_shape, "Input shape without batch, e.g. 16 or 1,28,28");
   cmd->add_option("--num-classes", a->num_classes, "Number of output classes");
   cmd->add_option("--config", a->config, "TOML file with a [model] table (custom model)");

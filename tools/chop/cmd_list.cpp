@@ -1,6 +1,7 @@
 // `chop list models`: what the registries hold.
 #include <iostream>
 
+#include "chop/data/registry.h"
 #include "chop/models/zoo.h"
 #include "chop/support/table.h"
 #include "commands.h"
@@ -8,15 +9,28 @@
 namespace chop::cli {
 
 void add_list_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("list", "List what chop knows: models");
+  auto* cmd = app.add_subcommand("list", "List what chop knows: models, datasets");
   auto what = std::make_shared<std::string>();
-  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models"}));
+  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models", "datasets"}));
   cmd->callback([what] {
     if (*what == "models") {
       Table t({"model", "input", "classes", "description"});
       for (const auto& m : models::model_registry())
         t.add_row({m.name, ir::shape_str(m.default_input_shape),
                    std::to_string(m.default_num_classes), m.description});
+      std::cout << t.render();
+    }
+    if (*what == "datasets") {
+      Table t({"dataset", "input", "classes", "description"});
+      for (const auto& d : data::dataset_registry()) {
+        std::string shape = "from file", classes = "from file";
+        if (std::string(d.name) != "csv") {
+          auto info = data::dataset_info(d.name);
+          shape = ir::shape_str(info.input_shape);
+          classes = std::to_string(info.num_classes);
+        }
+        t.add_row({d.name, shape, classes, d.description});
+      }
       std::cout << t.render();
     }
   });

@@ -7,5 +7,8 @@ namespace chop::cli {
 
 void add_list_command(CLI::App& app);
 void add_graph_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_test_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace chop::cli

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   chop::cli::add_list_command(app);
   chop::cli::add_graph_command(app);
+  chop::cli::add_train_command(app);
+  chop::cli::add_test_command(app);
+  chop::cli::add_data_command(app);
   try {
     app.parse(argc, argv);
     return 0;

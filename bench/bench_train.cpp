@@ -1,0 +1,55 @@
+// Training-loop throughput: samples/s of the trainer's step (forward, loss, backward, fused
+// Adam) on in-memory data, one thread by default. Usage: bench_train [jsc|fmnist] [threads]
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "chop/data/data_module.h"
+#include "chop/models/zoo.h"
+#include "chop/train/trainer.h"
+
+using namespace chop;
+
+int main(int argc, char** argv) {
+  std::string which = argc > 1 ? argv[1] : "jsc";
+  int threads = argc > 2 ? std::stoi(argv[2]) : 1;
+  torch::set_num_threads(threads);
+  bool jsc = which == "jsc";
+  int64_t n = jsc ? 200000 : 60000;
+  data::RawData raw;
+  raw.info.name = which;
+  raw.info.input_shape = jsc ? std::vector<int64_t>{16} : std::vector<int64_t>{1, 28, 28};
+  raw.info.num_classes = jsc ? 5 : 10;
+  torch::manual_seed(0);
+  std::vector<int64_t> shape{n};
+  shape.insert(shape.end(), raw.info.input_shape.begin(), raw.info.input_shape.end());
+  raw.train_x = torch::randn(shape);
+  raw.train_y = torch::randint(0, raw.info.num_classes, {n}, torch::kInt64);
+  data::DataOptions o;
+  o.dataset = which;
+  o.batch_size = jsc ? 256 : 128;
+  o.val_fraction = 0;
+  o.normalize = false;
+  data::DataModule dm(std::move(raw), o);
+  auto g = models::build_model("mlp", models::ModelOptions()
+                                          .with_input_shape(dm.info().input_shape)
+                                          .with_num_classes(dm.info().num_classes)
+                                          .with_hidden(jsc ? std::vector<int64_t>{64, 32, 32}
+                                                           : std::vector<int64_t>{256, 128}));
+  auto m = runtime::build_module(g, 0);
+  train::TrainOptions t;
+  t.max_epochs = 1;
+  t.progress = false;
+  train::train(m, dm, t);  // warm-up
+  t.max_epochs = jsc ? 3 : 2;
+  auto start = std::chrono::steady_clock::now();
+  auto r = train::train(m, dm, t);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double samples = static_cast<double>(dm.train().size()) * r.epochs.size();
+  std::cout << fmt::format(
+      "{{\"bench\": \"train\", \"model\": \"{}\", \"batch_size\": {}, \"threads\": {}, "
+      "\"epochs\": {}, \"seconds\": {:.3f}, \"samples_per_s\": {:.0f}}}\n",
+      which == "jsc" ? "mlp 16-64-32-32-5" : "mlp 784-256-128-10", o.batch_size, threads,
+      r.epochs.size(), s, samples / s);
+}

@@ -1,0 +1,48 @@
+// Where a run's model comes from: a checkpoint, a [model] table in the config, or the zoo.
+#include "chop/flow/model_source.h"
+
+#include "chop/models/custom_model.h"
+#include "chop/models/zoo.h"
+#include "chop/runtime/checkpoint.h"
+#include "chop/support/error.h"
+
+namespace chop::flow {
+namespace {
+
+void check_fits(const ir::Graph& g, const data::DatasetInfo& d, const std::string& where) {
+  CHOP_CHECK(g.input_shape() == d.input_shape, ConfigError,
+             "{} takes inputs of shape {}, but data set '{}' has {}", where,
+             ir::shape_str(g.input_shape()), d.name, ir::shape_str(d.input_shape));
+  const auto& out = g.nodes().back().meta.out_shape;
+  CHOP_CHECK(out.size() == 1 && out[0] == d.num_classes, ConfigError,
+             "{} has {} outputs, but data set '{}' has {} classes", where, ir::shape_str(out),
+             d.name, d.num_classes);
+}
+
+}  // namespace
+
+ir::Graph run_graph(const std::string& model, const data::DatasetInfo& dataset,
+                    const nlohmann::ordered_json& config_toml) {
+  if (config_toml.contains("model") && config_toml["model"].is_object()) {
+    ir::Graph g = models::build_custom_model(config_toml["model"]);
+    check_fits(g, dataset, "the [model] of the config");
+    return g;
+  }
+  CHOP_CHECK(!model.empty(), ConfigError,
+             "no model given: name one (see `chop list models`) or declare [model] in the config");
+  return models::build_model(model, models::ModelOptions()
+                                        .with_input_shape(dataset.input_shape)
+                                        .with_num_classes(dataset.num_classes));
+}
+
+runtime::GraphModule run_module(const std::string& model, const std::string& load,
+                                const data::DatasetInfo& dataset,
+                                const nlohmann::ordered_json& config_toml, uint64_t seed,
+                                torch::Device device) {
+  if (load.empty()) return runtime::build_module(run_graph(model, dataset, config_toml), seed, device);
+  auto m = runtime::load_checkpoint(load, device);
+  check_fits(m->graph(), dataset, "checkpoint '" + load + "'");
+  return m;
+}
+
+}  // namespace chop::flow

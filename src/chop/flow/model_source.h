@@ -1,0 +1,26 @@
+// Where a run's model comes from: a checkpoint, a [model] table in the config, or the zoo.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "chop/data/data_options.h"
+#include "chop/ir/graph.h"
+#include "chop/runtime/module.h"
+
+namespace chop::flow {
+
+/// The graph for a run: a custom `[model]` table when the config has one, else the zoo model
+/// `model` shaped for the data set (input shape, classes). Throws ConfigError / GraphError.
+ir::Graph run_graph(const std::string& model, const data::DatasetInfo& dataset,
+                    const nlohmann::ordered_json& config_toml);
+
+/// The module for a run: loaded from `load` when given (its graph must fit the data set),
+/// otherwise run_graph() initialized from seed. On device.
+runtime::GraphModule run_module(const std::string& model, const std::string& load,
+                                const data::DatasetInfo& dataset,
+                                const nlohmann::ordered_json& config_toml, uint64_t seed,
+                                torch::Device device);
+
+}  // namespace chop::flow

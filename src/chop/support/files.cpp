@@ -1,0 +1,28 @@
+// Files written whole or not at all.
+#include "chop/support/files.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "chop/support/error.h"
+
+namespace chop {
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    CHOP_CHECK(out, DataError, "cannot write '{}'", path);
+    out << text;
+    out.flush();
+    CHOP_CHECK(out, DataError, "cannot write '{}' (disk full?)", path);
+  }
+  fs::rename(tmp, p, ec);
+  CHOP_CHECK(!ec, DataError, "cannot write '{}': {}", path, ec.message());
+}
+
+}  // namespace chop

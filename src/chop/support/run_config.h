@@ -1,0 +1,39 @@
+// The resolved settings of one run (run_config.def), read once from defaults, TOML and flags.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace chop {
+
+struct RunConfig {
+#define CHOP_RUN_KEY(type, key, def, help) type key = def;
+#include "chop/support/run_config.def"
+#undef CHOP_RUN_KEY
+
+  /// <project_dir>/<project>/software
+  std::string software_dir() const;
+};
+
+/// Top-level TOML keys run_config.def knows, in listing order.
+std::vector<std::string> run_config_keys();
+
+/// Top-level TOML tables other parts of chop read ([model], [passes], [search], ...).
+const std::vector<std::string>& config_table_names();
+
+/// Sets every key that TOML has and the user did not give as a flag (`explicit_keys`).
+/// Throws ConfigError for an unknown top-level key (listing the valid ones) or a wrong type.
+void apply_toml(RunConfig& config, const nlohmann::ordered_json& toml,
+                const std::set<std::string>& explicit_keys);
+
+/// Fills what depends on other keys (project name) and checks values (batch_size > 0 ...).
+void finalize(RunConfig& config);
+
+/// The resolved configuration as JSON (every key, defaults filled in).
+nlohmann::ordered_json to_json(const RunConfig& config);
+
+}  // namespace chop

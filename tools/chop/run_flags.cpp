@@ -1,0 +1,77 @@
+// Run settings as CLI flags (from run_config.def) and their resolution with a TOML config.
+#include "run_flags.h"
+
+#include <algorithm>
+
+#include "chop/support/error.h"
+#include "chop/support/files.h"
+#include "chop/support/toml.h"
+
+namespace chop::cli {
+namespace {
+
+std::string flag_name(std::string key) {
+  std::replace(key.begin(), key.end(), '_', '-');
+  return "--" + key;
+}
+
+}  // namespace
+
+std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::string>& positional) {
+  auto f = std::make_shared<RunFlags>();
+  f->cmd = cmd;
+  cmd->add_option("--config", f->config_path, "TOML config (MASE format); flags override its keys");
+  for (const auto& key : positional) {
+#define CHOP_RUN_KEY(type, k, def, help) \
+  if (key == #k) cmd->add_option(#k, f->flags.k, help);
+#include "chop/support/run_config.def"
+#undef CHOP_RUN_KEY
+  }
+#define CHOP_RUN_KEY(type, k, def, help)                                          \
+  if (std::find(positional.begin(), positional.end(), #k) == positional.end()) \
+    cmd->add_option(flag_name(#k), f->flags.k, help)->capture_default_str();
+#include "chop/support/run_config.def"
+#undef CHOP_RUN_KEY
+  return f;
+}
+
+RunConfig RunFlags::resolve() {
+  std::set<std::string> explicit_keys;
+  for (const auto& key : run_config_keys()) {
+    CLI::Option* opt = nullptr;
+    try {
+      opt = cmd->get_option(flag_name(key));
+    } catch (const CLI::OptionNotFound&) {
+      try {
+        opt = cmd->get_option(key);
+      } catch (const CLI::OptionNotFound&) {
+      }
+    }
+    if (opt && opt->count() > 0) explicit_keys.insert(key);
+  }
+  RunConfig c = flags;
+  if (!config_path.empty()) {
+    toml = load_toml(config_path);
+    apply_toml(c, toml, explicit_keys);
+  }
+  finalize(c);
+  return c;
+}
+
+data::DataOptions data_options(const RunConfig& c) {
+  data::DataOptions o;
+  o.dataset = c.dataset;
+  o.data_path = c.data_path;
+  o.data_dir = c.data_dir;
+  o.batch_size = c.batch_size;
+  o.seed = static_cast<uint64_t>(c.seed);
+  o.val_fraction = c.val_fraction;
+  o.num_samples = c.num_samples;
+  return o;
+}
+
+void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
+  write_file_atomically(path, j.dump(2) + "\n");
+}
+
+}  // namespace chop::cli

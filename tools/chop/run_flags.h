@@ -1,0 +1,35 @@
+// Run settings as CLI flags (from run_config.def) and their resolution with a TOML config.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "chop/data/data_options.h"
+#include "chop/support/run_config.h"
+
+namespace chop::cli {
+
+/// Flags of one subcommand, bound to a RunConfig; `positional` are the keys taken as
+/// positional arguments (e.g. model dataset).
+struct RunFlags {
+  RunConfig flags;
+  std::string config_path;
+  nlohmann::ordered_json toml = nlohmann::ordered_json::object();
+  CLI::App* cmd = nullptr;
+
+  /// Defaults < TOML top-level keys < explicit flags, then finalize(). Reads --config once.
+  RunConfig resolve();
+};
+
+/// Adds --config and every run_config.def key as --flag-name to cmd.
+std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::string>& positional);
+
+/// Data options for a resolved run.
+data::DataOptions data_options(const RunConfig& c);
+
+/// Writes j to path via a temporary file and rename; creates parent directories.
+void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
+
+}  // namespace chop::cli
