@@ -1,0 +1,38 @@
+// Sampler benchmark: sampler overhead and search progress on a synthetic space or a lookup table.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chop::search {
+
+/// A replayable objective: every point of a discrete space with its objective values.
+struct LookupTable {
+  std::vector<std::string> param_names;
+  std::vector<std::vector<std::string>> choices;  ///< distinct values per parameter (as text)
+  std::vector<std::string> objective_names;
+  std::map<std::vector<int64_t>, std::vector<double>> values;  ///< choice indices -> objectives
+};
+
+/// Reads a CSV with a header: one column per parameter (each a categorical over its distinct
+/// values, numbers sorted numerically), then the last `n_objectives` columns are objective values
+/// (all minimized). DataError on a missing file or a malformed row.
+LookupTable read_lookup_table(const std::string& path, int64_t n_objectives);
+
+/// Runs sampler `sampler_name` (registry name or alias) for n_trials on one thread, on the
+/// standard synthetic space (4 categorical with choices 1-4, 2 int in 1..64, 2 float in 1e-4..1,
+/// one of them log; a sum of shifted quadratics, a second conflicting one for 2 objectives) or on
+/// the lookup table at `table_path`. Returns {"sampler", "n_trials", "n_objectives", "seed",
+/// "space", "total_seconds", "ms_per_trial": {"1-100", "101-500", "501-N"}, "best"} where "best"
+/// is the best value after each trial (single objective) or the hypervolume of the front so far
+/// (two objectives; reference point in "reference"). Timing covers ask, objective and tell.
+nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_trials,
+                                 int64_t n_objectives, uint64_t seed,
+                                 const std::optional<std::string>& table_path = std::nullopt);
+
+}  // namespace chop::search

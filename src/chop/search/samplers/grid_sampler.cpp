@@ -1,0 +1,81 @@
+// GridSampler: every combination of a discrete search space exactly once, then the study stops.
+#include "chop/search/samplers/grid_sampler.h"
+
+#include "chop/search/options_reader.h"
+#include "chop/search/study.h"
+#include "chop/support/error.h"
+
+namespace chop::search {
+
+GridSampler::GridSampler(const SearchSpace& space, uint64_t seed) : seed_(seed) {
+  for (const auto& [name, d] : space) add_param_locked(name, d);
+  space_complete_ = true;
+}
+
+std::unique_ptr<Sampler> GridSampler::create(uint64_t seed, const nlohmann::json& options) {
+  OptionReader(options, "sampler 'grid'").finish();
+  return std::make_unique<GridSampler>(seed);
+}
+
+int64_t GridSampler::add_param_locked(const std::string& name, const Distribution& d) {
+  CHOP_CHECK(d.is_discrete(), ConfigError,
+             "the grid sampler needs a discrete space, but parameter '{}' is a continuous {}; give "
+             "it a step or make it categorical",
+             name, d.to_string());
+  space_.emplace_back(name, d);
+  return static_cast<int64_t>(space_.size()) - 1;
+}
+
+int64_t GridSampler::grid_size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!space_complete_) return -1;
+  int64_t n = 1;
+  for (const auto& [name, d] : space_) n *= d.n_values();
+  return n;
+}
+
+void GridSampler::before_trial(Study& study, const FrozenTrial& trial) {
+  int64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    id = next_id_++;
+    grid_ids_[trial.number] = id;
+  }
+  study.storage().set_trial_system_attr(trial.trial_id, "grid_id", id);
+}
+
+double GridSampler::sample_independent(Study& /*study*/, const FrozenTrial& trial,
+                                       const std::string& name, const Distribution& distribution) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t index = -1;
+  for (size_t i = 0; i < space_.size(); ++i)
+    if (space_[i].first == name) index = static_cast<int64_t>(i);
+  if (index < 0) {
+    CHOP_CHECK(!space_complete_, SearchError,
+               "parameter '{}' is not in the grid's search space; the grid sampler needs the same "
+               "parameters in every trial",
+               name);
+    index = add_param_locked(name, distribution);
+  }
+  const Distribution& d = space_[static_cast<size_t>(index)].second;
+  CHOP_CHECK(d == distribution, SearchError,
+             "parameter '{}' changed from {} to {}; the grid sampler needs a fixed space", name,
+             d.to_string(), distribution.to_string());
+  auto it = grid_ids_.find(trial.number);
+  int64_t id = it == grid_ids_.end() ? 0 : it->second;
+  for (int64_t i = 0; i < index; ++i) id /= space_[static_cast<size_t>(i)].second.n_values();
+  return d.internal_at(id % d.n_values());
+}
+
+void GridSampler::after_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  space_complete_ = true;
+}
+
+bool GridSampler::is_exhausted(Study& /*study*/) {
+  const int64_t n = grid_size();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return n >= 0 && next_id_ >= n;
+}
+
+}  // namespace chop::search

@@ -1,0 +1,20 @@
+// RandomSampler: independent uniform sampling of every parameter.
+#include "chop/search/samplers/random_sampler.h"
+
+#include "chop/search/options_reader.h"
+
+namespace chop::search {
+
+std::unique_ptr<Sampler> RandomSampler::create(uint64_t seed, const nlohmann::json& options) {
+  OptionReader(options, "sampler 'random'").finish();
+  return std::make_unique<RandomSampler>(seed);
+}
+
+double RandomSampler::sample_independent(Study& /*study*/, const FrozenTrial& trial,
+                                         const std::string& name,
+                                         const Distribution& distribution) {
+  Rng rng = param_rng(seed_, trial.number, name);
+  return sample_uniform(rng, distribution);
+}
+
+}  // namespace chop::search

@@ -1,0 +1,99 @@
+// Sampler: the interface of every sampler, the sampler registry, and a cached view of trial history.
+#pragma once
+
+#include "chop/search/frozen_trial.h"
+#include "chop/search/rng.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chop::search {
+
+class Study;
+using SearchSpace = std::map<std::string, Distribution>;
+
+/// A sampler proposes parameter values (internal representation). It is stateless between trials
+/// in the sense of Optuna: it reads finished trials through the study each time (it may cache
+/// what it read, since finished trials never change). All methods are thread-safe.
+/// Randomness is drawn from streams derived from (seed, trial number, parameter name), so a
+/// sequential run with the same seed gives identical trials.
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  virtual std::string name() const = 0;
+
+  /// Called once per new trial, before any parameter is sampled (under the study's ask lock).
+  virtual void before_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {}
+  /// Parameters sampled jointly for this trial; empty for independent samplers.
+  virtual SearchSpace infer_relative_search_space(Study& /*study*/, const FrozenTrial& /*trial*/) {
+    return {};
+  }
+  /// Joint sample over `space` (internal values); may omit names, which are then sampled
+  /// independently.
+  virtual std::map<std::string, double> sample_relative(Study& /*study*/,
+                                                        const FrozenTrial& /*trial*/,
+                                                        const SearchSpace& /*space*/) {
+    return {};
+  }
+  /// One parameter's internal value, in `distribution`.
+  virtual double sample_independent(Study& study, const FrozenTrial& trial,
+                                    const std::string& name, const Distribution& distribution) = 0;
+  /// Called once per trial after it finished.
+  virtual void after_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {}
+  /// True when the sampler has nothing new to propose (a finished grid): the study stops.
+  virtual bool is_exhausted(Study& /*study*/) { return false; }
+};
+
+/// Uniform random internal value in `d` (log-uniform for log, on the step grid for steps).
+double sample_uniform(Rng& rng, const Distribution& d);
+
+/// The rng stream of one (seed, trial, parameter) triple.
+inline Rng param_rng(uint64_t seed, int64_t trial_number, const std::string& name) {
+  return Rng(mix_seed(seed, static_cast<uint64_t>(trial_number), stable_hash(name)));
+}
+
+/// One registered sampler.
+struct SamplerInfo {
+  const char* name;
+  const char* description;
+  std::unique_ptr<Sampler> (*create)(uint64_t seed, const nlohmann::json& options);
+};
+
+/// Every sampler, listed once (samplers.def), in table order.
+const std::vector<SamplerInfo>& sampler_registry();
+/// Canonical names plus aliases ("bruteforce", "brute_force" for "grid").
+std::vector<std::string> sampler_names();
+/// The canonical name of `name` or an alias; ConfigError naming the known samplers otherwise.
+std::string canonical_sampler_name(const std::string& name);
+/// Builds sampler `name` (or alias) with `seed` and sampler-specific `options` (a JSON object;
+/// unknown keys are rejected with the valid ones). ConfigError for an unknown name.
+std::unique_ptr<Sampler> make_sampler(const std::string& name, uint64_t seed = 0,
+                                      const nlohmann::json& options = nlohmann::json::object());
+
+/// Append-only, columnar cache of one study's finished trials for samplers. A finished trial never
+/// changes, so each is read once; columns of internal parameter values are contiguous arrays
+/// indexed by trial number (NaN where the trial has no such parameter or is unfinished).
+class TrialHistory {
+ public:
+  /// Catches up with `trials` (the study's trials, number order). Not thread-safe: the owning
+  /// sampler locks.
+  void update(const std::vector<FrozenTrialPtr>& trials);
+  int64_t size() const { return static_cast<int64_t>(trials_.size()); }
+  /// Snapshot of trial `number` (finished trials are the cached ones, others the latest seen).
+  const FrozenTrial& trial(int64_t number) const { return *trials_[static_cast<size_t>(number)]; }
+  TrialState state(int64_t number) const { return states_[static_cast<size_t>(number)]; }
+  /// Internal values of parameter `name` by trial number (finished trials only).
+  const std::vector<double>& column(const std::string& name);
+
+ private:
+  std::vector<FrozenTrialPtr> trials_;
+  std::vector<TrialState> states_;
+  std::vector<char> cached_;  // finished and already in every column
+  std::map<std::string, std::vector<double>> columns_;
+};
+
+}  // namespace chop::search

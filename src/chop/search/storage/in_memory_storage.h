@@ -1,0 +1,54 @@
+// InMemoryStorage: the default Storage, all studies in process memory behind one mutex.
+#pragma once
+
+#include "chop/search/storage/storage.h"
+
+#include <mutex>
+#include <unordered_map>
+
+namespace chop::search {
+
+/// Storage in process memory; see Storage for the contract. Writes to a trial nobody holds a
+/// snapshot of happen in place; otherwise the trial is copied first (copy on write).
+class InMemoryStorage : public Storage {
+ public:
+  int64_t create_study(const std::string& name,
+                       const std::vector<StudyDirection>& directions) override;
+  int64_t get_study_id(const std::string& name) const override;
+  std::string get_study_name(int64_t study_id) const override;
+  std::vector<StudyDirection> get_study_directions(int64_t study_id) const override;
+  std::vector<std::string> get_all_study_names() const override;
+
+  TrialRef create_trial(int64_t study_id) override;
+  void set_trial_param(int64_t trial_id, const std::string& name, double internal,
+                       const Distribution& distribution) override;
+  bool set_trial_state_values(int64_t trial_id, TrialState state,
+                              const std::vector<double>& values) override;
+  void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override;
+  void set_trial_user_attr(int64_t trial_id, const std::string& key,
+                           const nlohmann::json& value) override;
+  void set_trial_system_attr(int64_t trial_id, const std::string& key,
+                             const nlohmann::json& value) override;
+  void set_trial_constraints(int64_t trial_id, const std::vector<double>& constraints) override;
+
+  FrozenTrialPtr get_trial(int64_t trial_id) const override;
+  std::vector<FrozenTrialPtr> get_all_trials(
+      int64_t study_id, const std::optional<std::vector<TrialState>>& states) const override;
+  int64_t get_n_trials(int64_t study_id, std::optional<TrialState> state) const override;
+
+ private:
+  struct StudyRecord {
+    std::string name;
+    std::vector<StudyDirection> directions;
+    std::vector<std::shared_ptr<FrozenTrial>> trials;  // by number
+  };
+  const StudyRecord& study(int64_t study_id) const;
+  /// The trial, made writable: running (else SearchError) and not shared with any reader.
+  FrozenTrial& writable(int64_t trial_id);
+
+  mutable std::mutex mutex_;
+  std::vector<StudyRecord> studies_;                           // by study id
+  std::vector<std::pair<int64_t, int64_t>> trial_locations_;  // trial id -> (study id, number)
+};
+
+}  // namespace chop::search

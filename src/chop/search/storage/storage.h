@@ -1,0 +1,70 @@
+// Storage: the interface every study store implements (in memory now; SQLite/PostgreSQL later).
+#pragma once
+
+#include "chop/search/frozen_trial.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chop::search {
+
+/// Where a new trial landed: storage-wide id and per-study number.
+struct TrialRef {
+  int64_t trial_id = -1;
+  int64_t number = -1;
+};
+
+/// Contract (modelled on Optuna's BaseStorage, so an RDB storage with Optuna's schema can follow):
+/// - Thread-safe: every method may be called from any thread at any time.
+/// - Snapshots (FrozenTrialPtr) returned by get_trial/get_all_trials never change afterwards; a
+///   later write produces a new snapshot. Holding one is cheap (shared, not copied).
+/// - Finished trials (COMPLETE, PRUNED, FAIL) are read-only: any write to them throws SearchError.
+/// - Trial numbers within a study are 0, 1, 2 ... in creation order; get_all_trials returns trials
+///   in number order.
+/// - Unknown study or trial ids throw SearchError.
+/// Samplers are stateless between trials and read history through these calls, so several
+/// workers (threads now, processes with an RDB storage) can share one study without a master.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  /// Creates a study; SearchError when the name is taken. Returns the study id.
+  virtual int64_t create_study(const std::string& name,
+                               const std::vector<StudyDirection>& directions) = 0;
+  /// Id of the study with this name; SearchError when there is none.
+  virtual int64_t get_study_id(const std::string& name) const = 0;
+  virtual std::string get_study_name(int64_t study_id) const = 0;
+  virtual std::vector<StudyDirection> get_study_directions(int64_t study_id) const = 0;
+  /// Names of all studies, in creation order.
+  virtual std::vector<std::string> get_all_study_names() const = 0;
+
+  /// Adds a RUNNING trial (start time now) to the study and returns its id and number.
+  virtual TrialRef create_trial(int64_t study_id) = 0;
+  /// Records a parameter (internal value) of a running trial; SearchError if the name is already
+  /// set with a different distribution.
+  virtual void set_trial_param(int64_t trial_id, const std::string& name, double internal,
+                               const Distribution& distribution) = 0;
+  /// Moves a running trial to `state` with `values` (empty unless COMPLETE); sets the completion
+  /// time when finished. Returns false (and changes nothing) when the trial is not RUNNING.
+  virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
+                                      const std::vector<double>& values) = 0;
+  virtual void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) = 0;
+  virtual void set_trial_user_attr(int64_t trial_id, const std::string& key,
+                                   const nlohmann::json& value) = 0;
+  virtual void set_trial_system_attr(int64_t trial_id, const std::string& key,
+                                     const nlohmann::json& value) = 0;
+  /// Constraint values of the trial (each <= 0 means satisfied).
+  virtual void set_trial_constraints(int64_t trial_id, const std::vector<double>& constraints) = 0;
+
+  /// Snapshot of one trial.
+  virtual FrozenTrialPtr get_trial(int64_t trial_id) const = 0;
+  /// Snapshots of the study's trials in number order, optionally only those in `states`.
+  virtual std::vector<FrozenTrialPtr> get_all_trials(
+      int64_t study_id, const std::optional<std::vector<TrialState>>& states = std::nullopt) const = 0;
+  /// Number of trials, optionally only in one state.
+  virtual int64_t get_n_trials(int64_t study_id,
+                               std::optional<TrialState> state = std::nullopt) const = 0;
+};
+
+}  // namespace chop::search

@@ -1,0 +1,124 @@
+// Study: a search over one objective (or several) with ask/tell, optimize, best trials and dedup.
+#pragma once
+
+#include "chop/search/frozen_trial.h"
+#include "chop/search/pruners/pruner.h"
+#include "chop/search/samplers/sampler.h"
+#include "chop/search/storage/storage.h"
+#include "chop/search/trial.h"
+#include "chop/support/error.h"
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace chop::search {
+
+/// Options of a study; every member has a usable default.
+struct StudyOptions {
+  std::string name = "chop-study";
+  std::vector<StudyDirection> directions = {StudyDirection::Minimize};
+  std::shared_ptr<Sampler> sampler;   ///< null: TpeSampler with seed 0
+  std::shared_ptr<Pruner> pruner;     ///< null: NopPruner
+  std::shared_ptr<Storage> storage;   ///< null: a fresh InMemoryStorage
+  bool load_if_exists = false;        ///< reuse a study of this name in `storage`
+  /// In discrete spaces, reuse the values of an identical COMPLETE trial instead of calling the
+  /// objective (the new trial gets user attr "dedup_of" = the earlier trial's number).
+  bool dedup = false;
+  /// Direction of the intermediate values pruners compare; default: directions[0].
+  std::optional<StudyDirection> pruning_direction;
+
+  StudyOptions& with_name(std::string v) { name = std::move(v); return *this; }
+  StudyOptions& with_directions(std::vector<StudyDirection> v) { directions = std::move(v); return *this; }
+  StudyOptions& with_sampler(std::shared_ptr<Sampler> v) { sampler = std::move(v); return *this; }
+  StudyOptions& with_pruner(std::shared_ptr<Pruner> v) { pruner = std::move(v); return *this; }
+  StudyOptions& with_storage(std::shared_ptr<Storage> v) { storage = std::move(v); return *this; }
+  StudyOptions& with_dedup(bool v) { dedup = v; return *this; }
+};
+
+/// Returns one value per objective.
+using Objective = std::function<std::vector<double>(Trial&)>;
+/// Called after every finished trial (from the worker thread that ran it).
+using Callback = std::function<void(class Study&, const FrozenTrial&)>;
+
+/// Options of Study::optimize.
+struct OptimizeOptions {
+  int64_t n_trials = -1;          ///< -1: no limit (then timeout_seconds must be > 0)
+  double timeout_seconds = 0.0;   ///< 0: no limit
+  int n_jobs = 1;                 ///< threads running trials in this process
+  std::vector<Callback> callbacks;
+};
+
+class Study {
+ public:
+  /// Creates (or, with load_if_exists, loads) the study in its storage. ConfigError on bad
+  /// options; SearchError when the name exists and load_if_exists is false.
+  explicit Study(StudyOptions options = {});
+  Study(const Study&) = delete;
+  Study& operator=(const Study&) = delete;
+
+  const std::string& name() const { return options_.name; }
+  const std::vector<StudyDirection>& directions() const { return directions_; }
+  int64_t n_objectives() const { return static_cast<int64_t>(directions_.size()); }
+  bool is_multi_objective() const { return directions_.size() > 1; }
+  StudyDirection pruning_direction() const;
+  Storage& storage() { return *storage_; }
+  const Storage& storage() const { return *storage_; }
+  int64_t study_id() const { return study_id_; }
+  Sampler& sampler() { return *sampler_; }
+  Pruner& pruner() { return *pruner_; }
+
+  /// Starts a new trial; nullopt when the sampler is exhausted (a finished grid).
+  std::optional<Trial> try_ask();
+  /// Starts a new trial; SearchError when the sampler is exhausted.
+  Trial ask();
+  /// Finishes a trial as COMPLETE with one value per objective. A wrong number of values or a NaN
+  /// makes it FAIL (with the reason) instead. Returns the final snapshot.
+  FrozenTrialPtr tell(Trial& trial, const std::vector<double>& values);
+  /// Finishes a trial in `state` (COMPLETE, PRUNED or FAIL); `fail_reason` is stored for FAIL.
+  FrozenTrialPtr tell(Trial& trial, TrialState state, const std::vector<double>& values = {},
+                      const std::string& fail_reason = "");
+
+  /// Runs trials until n_trials, the timeout, stop() or an exhausted sampler. A trial whose
+  /// objective throws is recorded FAIL with what() and the search goes on; a ConfigError (or an
+  /// internal error) stops the search and is rethrown after running trials finish.
+  void optimize(const Objective& objective, const OptimizeOptions& options);
+  void optimize(const Objective& objective, int64_t n_trials, double timeout_seconds = 0.0,
+                int n_jobs = 1, std::vector<Callback> callbacks = {});
+  /// Asks optimize() to start no new trials.
+  void stop() { stop_ = true; }
+
+  /// Snapshots of all trials (or those in `states`), number order.
+  std::vector<FrozenTrialPtr> trials(
+      const std::optional<std::vector<TrialState>>& states = std::nullopt) const;
+  /// Best feasible COMPLETE trial of a single-objective study; SearchError when none or when the
+  /// study is multi-objective.
+  FrozenTrialPtr best_trial() const;
+  /// Feasible COMPLETE trials on the Pareto front (the best trial(s) when single-objective).
+  std::vector<FrozenTrialPtr> best_trials() const;
+  /// Number of an earlier COMPLETE trial with exactly these internal params, if any.
+  std::optional<int64_t> find_duplicate(const std::map<std::string, double>& params) const;
+
+ private:
+  FrozenTrialPtr run_trial(Trial& trial, const Objective& objective);
+  std::optional<FrozenTrialPtr> try_dedup(Trial& trial);
+
+  StudyOptions options_;
+  std::vector<StudyDirection> directions_;
+  std::shared_ptr<Storage> storage_;
+  std::shared_ptr<Sampler> sampler_;
+  std::shared_ptr<Pruner> pruner_;
+  int64_t study_id_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex ask_mutex_;
+  mutable std::mutex dedup_mutex_;
+  std::unordered_map<std::string, int64_t> complete_by_params_;  // params key -> trial number
+  SearchSpace complete_space_;                                   // union over COMPLETE trials
+};
+
+/// Key of a parameter set for de-duplication (names and internal values).
+std::string params_key(const std::map<std::string, double>& params);
+
+}  // namespace chop::search

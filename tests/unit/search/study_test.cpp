@@ -1,0 +1,182 @@
+// Unit tests of Study, Trial and InMemoryStorage: ask/tell, failures, parallel jobs, dedup, grid.
+#include "chop/search/samplers/grid_sampler.h"
+#include "chop/search/storage/in_memory_storage.h"
+#include "chop/search/study.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace chop::search {
+namespace {
+
+StudyOptions random_options(uint64_t seed = 0) {
+  StudyOptions o;
+  o.sampler = make_sampler("random", seed);
+  return o;
+}
+
+TEST(Storage, SnapshotsNeverChangeAndFinishedTrialsAreReadOnly) {
+  InMemoryStorage storage;
+  const int64_t sid = storage.create_study("s", {StudyDirection::Minimize});
+  EXPECT_THROW(storage.create_study("s", {StudyDirection::Minimize}), SearchError);
+  const TrialRef ref = storage.create_trial(sid);
+  EXPECT_EQ(ref.number, 0);
+  const FrozenTrialPtr before = storage.get_trial(ref.trial_id);
+  storage.set_trial_param(ref.trial_id, "x", 0.5, Distribution::float_range(0, 1));
+  storage.set_trial_intermediate_value(ref.trial_id, 3, 0.25);
+  EXPECT_TRUE(before->params.empty()) << "an old snapshot must not see later writes";
+  EXPECT_EQ(storage.get_trial(ref.trial_id)->params.at("x"), 0.5);
+  EXPECT_THROW(storage.set_trial_param(ref.trial_id, "x", 1.0, Distribution::int_range(0, 3)), SearchError);
+  EXPECT_TRUE(storage.set_trial_state_values(ref.trial_id, TrialState::Complete, {1.0}));
+  EXPECT_FALSE(storage.set_trial_state_values(ref.trial_id, TrialState::Fail, {}));
+  EXPECT_THROW(storage.set_trial_user_attr(ref.trial_id, "k", 1), SearchError);
+  EXPECT_THROW(storage.get_trial(99), SearchError);
+  EXPECT_EQ(storage.get_n_trials(sid, TrialState::Complete), 1);
+  EXPECT_EQ(storage.get_all_trials(sid, std::vector{TrialState::Running}).size(), 0u);
+  EXPECT_TRUE(storage.get_trial(ref.trial_id)->datetime_complete.has_value());
+}
+
+TEST(Study, AskTellAndAttributes) {
+  Study study(random_options());
+  Trial t = study.ask();
+  const double x = t.suggest_float("x", 0, 1);
+  EXPECT_EQ(t.suggest_float("x", 0, 1), x) << "same name, same value";
+  EXPECT_THROW(t.suggest_int("x", 0, 3), SearchError);
+  t.set_user_attr("note", "hello");
+  t.report(0, 0.5);
+  const auto done = study.tell(t, {x});
+  EXPECT_EQ(done->state, TrialState::Complete);
+  EXPECT_EQ(done->user_attrs.at("note"), "hello");
+  EXPECT_EQ(done->intermediate_values.at(0), 0.5);
+  EXPECT_EQ(study.best_trial()->number, 0);
+  EXPECT_THROW(study.tell(t, {0.0}), SearchError) << "a trial is told once";
+  const auto j = done->to_json();
+  EXPECT_EQ(j["state"], "COMPLETE");
+  EXPECT_EQ(j["params"]["x"], x);
+
+  Trial wrong = study.ask();
+  EXPECT_EQ(study.tell(wrong, {1.0, 2.0})->state, TrialState::Fail);
+  EXPECT_NE(study.trials().back()->fail_reason().find("returned 2 value(s)"), std::string::npos);
+}
+
+TEST(Study, FailingTrialsAreDataConfigErrorsStop) {
+  Study study(random_options());
+  study.optimize([](Trial& t) -> std::vector<double> {
+    if (t.number() % 2 == 1) throw std::runtime_error("out of memory");
+    return {1.0};
+  }, 6);
+  EXPECT_EQ(study.trials().size(), 6u);
+  EXPECT_EQ(study.trials(std::vector{TrialState::Fail}).size(), 3u);
+  EXPECT_EQ(study.trials()[1]->fail_reason(), "out of memory");
+
+  Study stopping(random_options());
+  EXPECT_THROW(stopping.optimize([](Trial& t) -> std::vector<double> {
+    if (t.number() == 2) throw ConfigError("bad key");
+    return {1.0};
+  }, 10), ConfigError);
+  EXPECT_EQ(stopping.trials().size(), 3u);
+  EXPECT_EQ(stopping.trials().back()->state, TrialState::Fail);
+}
+
+TEST(Study, ParallelJobsAndCallbacks) {
+  StudyOptions o;
+  o.sampler = make_sampler("tpe", 3);
+  Study study(o);
+  std::atomic<int> calls{0};
+  study.optimize([](Trial& t) {
+    const double x = t.suggest_float("x", -1, 1);
+    return std::vector<double>{x * x};
+  }, 64, 0.0, 4, {[&](Study&, const FrozenTrial&) { ++calls; }});
+  EXPECT_EQ(calls.load(), 64);
+  std::set<int64_t> numbers;
+  for (const auto& t : study.trials()) {
+    EXPECT_EQ(t->state, TrialState::Complete);
+    numbers.insert(t->number);
+  }
+  EXPECT_EQ(numbers.size(), 64u);
+}
+
+TEST(Study, TimeoutAndStop) {
+  Study study(random_options());
+  study.optimize([](Trial& t) {
+    if (t.number() == 4) t.study().stop();
+    return std::vector<double>{1.0};
+  }, -1, 30.0);
+  EXPECT_EQ(study.trials().size(), 5u);
+  Study timed(random_options());
+  timed.optimize([](Trial&) { return std::vector<double>{1.0}; }, -1, 0.05);
+  EXPECT_GT(timed.trials().size(), 0u);
+  EXPECT_THROW(timed.optimize([](Trial&) { return std::vector<double>{1.0}; }, -1, 0.0), ConfigError);
+}
+
+TEST(Study, GridVisitsEveryConfigurationOnceThenStops) {
+  for (const std::string name : {"grid", "bruteforce", "brute_force"}) {
+    StudyOptions o;
+    o.sampler = make_sampler(name, 0);
+    Study study(o);
+    std::set<std::string> seen;
+    study.optimize([&](Trial& t) {
+      const auto w = t.suggest_categorical("width", {int64_t{8}, int64_t{16}, int64_t{32}});
+      const auto b = t.suggest_int("bits", 4, 8, false, 2);
+      const auto q = t.suggest_categorical("fmt", {std::string("int"), std::string("fp")});
+      seen.insert(to_string(w) + "/" + std::to_string(b) + "/" + to_string(q));
+      return std::vector<double>{1.0};
+    }, 100);
+    EXPECT_EQ(study.trials().size(), 18u) << name;
+    EXPECT_EQ(seen.size(), 18u) << name;
+  }
+  StudyOptions o;
+  o.sampler = make_sampler("grid", 0);
+  Study continuous(o);
+  EXPECT_THROW(continuous.optimize([](Trial& t) {
+    return std::vector<double>{t.suggest_float("lr", 0, 1)};
+  }, 5), ConfigError);
+}
+
+TEST(Study, DedupReusesCompletedResults) {
+  StudyOptions o = random_options(1);
+  o.dedup = true;
+  Study study(o);
+  int calls = 0;
+  study.optimize([&](Trial& t) {
+    ++calls;
+    const auto a = t.suggest_int("a", 0, 2);
+    const auto b = t.suggest_categorical("b", {std::string("x"), std::string("y")});
+    t.set_user_attr("software", static_cast<double>(a));
+    return std::vector<double>{static_cast<double>(a) + (std::get<std::string>(b) == "x")};
+  }, 40);
+  EXPECT_LE(calls, 6) << "only 6 distinct configurations exist";
+  int n_dedup = 0;
+  for (const auto& t : study.trials()) {
+    EXPECT_EQ(t->state, TrialState::Complete);
+    auto it = t->user_attrs.find("dedup_of");
+    if (it == t->user_attrs.end()) continue;
+    ++n_dedup;
+    const auto& earlier = *study.trials()[it->second.get<size_t>()];
+    EXPECT_EQ(earlier.params, t->params);
+    EXPECT_EQ(earlier.values, t->values);
+    EXPECT_EQ(t->user_attrs.at("software"), earlier.user_attrs.at("software"));
+  }
+  EXPECT_EQ(n_dedup, 40 - calls);
+}
+
+TEST(Study, LoadIfExistsSharesStorage) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  StudyOptions o = random_options();
+  o.storage = storage;
+  {
+    Study a(o);
+    a.optimize([](Trial&) { return std::vector<double>{2.0}; }, 3);
+  }
+  EXPECT_THROW(Study{o}, SearchError);
+  o.load_if_exists = true;
+  Study b(o);
+  EXPECT_EQ(b.trials().size(), 3u);
+  b.optimize([](Trial&) { return std::vector<double>{1.0}; }, 2);
+  EXPECT_EQ(b.trials().back()->number, 4);
+  EXPECT_EQ(b.best_trial()->values[0], 1.0);
+}
+
+}  // namespace
+}  // namespace chop::search
