@@ -24,8 +24,24 @@ Study::Study(StudyOptions options) : options_(std::move(options)) {
   storage_ = options_.storage ? options_.storage : std::make_shared<InMemoryStorage>();
   sampler_ = options_.sampler ? options_.sampler : std::make_shared<TpeSampler>();
   pruner_ = options_.pruner ? options_.pruner : std::make_shared<NopPruner>();
+  CHOP_CHECK(options_.heartbeat_interval_seconds >= 0 && options_.grace_period_seconds >= 0,
+             ConfigError,
+             "heartbeat interval and grace period must be >= 0, but got interval={}, grace={}",
+             options_.heartbeat_interval_seconds, options_.grace_period_seconds);
+  CHOP_CHECK(options_.max_retry >= 0, ConfigError, "`max_retry >= 0` must hold, but got {}",
+             options_.max_retry);
   bool exists = false;
   for (const auto& n : storage_->get_all_study_names()) exists = exists || n == options_.name;
+  if (!exists) {
+    try {
+      study_id_ = storage_->create_study(options_.name, directions_);
+      return;
+    } catch (const SearchError&) {
+      // Another worker created it in the meantime.
+      if (!options_.load_if_exists) throw;
+      exists = true;
+    }
+  }
   if (exists && options_.load_if_exists) {
     study_id_ = storage_->get_study_id(options_.name);
     const auto stored = storage_->get_study_directions(study_id_);
@@ -45,16 +61,92 @@ StudyDirection Study::pruning_direction() const {
   return options_.pruning_direction.value_or(directions_[0]);
 }
 
+Study::~Study() {
+  {
+    std::lock_guard<std::mutex> lock(heartbeat_mutex_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_cv_.notify_all();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+}
+
 std::optional<Trial> Study::try_ask() {
+  if (heartbeats_on()) fail_stale_trials();
   std::lock_guard<std::mutex> lock(ask_mutex_);
   if (sampler_->is_exhausted(*this)) return std::nullopt;
-  const TrialRef ref = storage_->create_trial(study_id_);
+  const std::optional<TrialRef> waiting = storage_->pop_waiting_trial(study_id_);
+  const TrialRef ref = waiting ? *waiting : storage_->create_trial(study_id_);
+  if (heartbeats_on()) start_heartbeat(ref.trial_id);
   sampler_->before_trial(*this, *storage_->get_trial(ref.trial_id));
   FrozenTrialPtr snap = storage_->get_trial(ref.trial_id);
   SearchSpace space = sampler_->infer_relative_search_space(*this, *snap);
   std::map<std::string, double> relative;
   if (!space.empty()) relative = sampler_->sample_relative(*this, *snap, space);
-  return Trial(*this, ref, std::move(relative), std::move(space));
+  return Trial(*this, ref, std::move(relative), std::move(space), snap.get());
+}
+
+void Study::start_heartbeat(int64_t trial_id) {
+  storage_->record_heartbeat(trial_id);
+  std::lock_guard<std::mutex> lock(heartbeat_mutex_);
+  heartbeat_ids_.insert(trial_id);
+  if (!heartbeat_thread_.joinable()) heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
+}
+
+void Study::stop_heartbeat(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(heartbeat_mutex_);
+  heartbeat_ids_.erase(trial_id);
+}
+
+void Study::heartbeat_loop() {
+  const auto interval = std::chrono::duration<double>(options_.heartbeat_interval_seconds);
+  std::unique_lock<std::mutex> lock(heartbeat_mutex_);
+  while (!heartbeat_cv_.wait_for(lock, interval, [this] { return heartbeat_stop_; })) {
+    const std::set<int64_t> ids = heartbeat_ids_;
+    lock.unlock();
+    for (int64_t id : ids) {
+      // A trial finished meanwhile refuses the write; a storage hiccup must not kill the worker.
+      try {
+        storage_->record_heartbeat(id);
+      } catch (const std::exception&) {
+      }
+    }
+    lock.lock();
+  }
+}
+
+int64_t Study::n_complete() const {
+  return storage_->get_n_trials(study_id_, TrialState::Complete);
+}
+
+std::vector<int64_t> Study::fail_stale_trials(std::optional<double> grace_seconds) {
+  const double grace = grace_seconds.value_or(options_.grace_period_seconds > 0
+                                                  ? options_.grace_period_seconds
+                                                  : 2.0 * options_.heartbeat_interval_seconds);
+  std::vector<int64_t> numbers;
+  for (int64_t id : storage_->fail_stale_trials(study_id_, grace)) {
+    FrozenTrialPtr failed = storage_->get_trial(id);
+    numbers.push_back(failed->number);
+    if (options_.max_retry > 0) retry(*failed);
+  }
+  return numbers;
+}
+
+void Study::retry(const FrozenTrial& failed) {
+  FrozenTrial copy;
+  copy.state = TrialState::Waiting;
+  copy.params = failed.params;
+  copy.distributions = failed.distributions;
+  copy.user_attrs = failed.user_attrs;
+  copy.system_attrs = failed.system_attrs;
+  copy.system_attrs.erase("fail_reason");
+  nlohmann::json history = nlohmann::json::array();
+  auto it = failed.system_attrs.find("retry_history");
+  if (it != failed.system_attrs.end() && it->second.is_array()) history = it->second;
+  history.push_back(failed.number);
+  if (static_cast<int64_t>(history.size()) > options_.max_retry) return;
+  if (copy.system_attrs.count("failed_trial") == 0) copy.system_attrs["failed_trial"] = failed.number;
+  copy.system_attrs["retry_history"] = history;
+  storage_->create_trial_from(study_id_, copy);
 }
 
 Trial Study::ask() {
@@ -88,6 +180,7 @@ FrozenTrialPtr Study::tell(Trial& trial, TrialState state, const std::vector<dou
   } else {
     stored.clear();
   }
+  if (heartbeats_on()) stop_heartbeat(trial.trial_id());
   const FrozenTrialPtr current = storage_->get_trial(trial.trial_id());
   CHOP_CHECK(current->state == TrialState::Running, SearchError,
              "trial {} is already {}; tell() finishes a trial once", current->number,
@@ -175,6 +268,22 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
   stop_ = false;
   const auto start = std::chrono::steady_clock::now();
   std::atomic<int64_t> started{0};
+  std::mutex total_mutex;
+  int64_t in_flight = 0;  // trials of this call not yet finished (until_study_total)
+  // Claims one trial slot; false when the study (or this call) has enough trials.
+  auto claim = [&] {
+    if (!options.until_study_total)
+      return options.n_trials < 0 || started.fetch_add(1) < options.n_trials;
+    std::lock_guard<std::mutex> lock(total_mutex);
+    if (options.n_trials >= 0 && n_complete() + in_flight >= options.n_trials) return false;
+    ++in_flight;
+    return true;
+  };
+  auto release = [&] {
+    if (!options.until_study_total) return;
+    std::lock_guard<std::mutex> lock(total_mutex);
+    --in_flight;
+  };
   std::mutex fatal_mutex;
   std::exception_ptr fatal;
   auto timed_out = [&] {
@@ -185,17 +294,22 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
   };
   auto worker = [&] {
     while (!stop_) {
-      if (options.n_trials >= 0 && started.fetch_add(1) >= options.n_trials) return;
       if (timed_out()) return;
+      if (!claim()) return;
+      bool claimed = true;
       try {
         std::optional<Trial> trial = try_ask();
         if (!trial) {
+          release();
           stop_ = true;
           return;
         }
         FrozenTrialPtr done = run_trial(*trial, objective);
+        release();
+        claimed = false;
         for (const auto& cb : options.callbacks) cb(*this, *done);
       } catch (...) {
+        if (claimed) release();
         std::lock_guard<std::mutex> lock(fatal_mutex);
         if (!fatal) fatal = std::current_exception();
         stop_ = true;

@@ -9,9 +9,12 @@
 #include "chop/support/error.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace chop::search {
@@ -29,6 +32,15 @@ struct StudyOptions {
   bool dedup = false;
   /// Direction of the intermediate values pruners compare; default: directions[0].
   std::optional<StudyDirection> pruning_direction;
+  /// Seconds between heartbeats of this study's RUNNING trials (a background thread); 0: off.
+  /// With heartbeats on, every ask first marks stale RUNNING trials (dead workers) FAIL.
+  double heartbeat_interval_seconds = 0.0;
+  /// A RUNNING trial whose last heartbeat is older than this is stale; 0: 2 x the interval.
+  double grace_period_seconds = 0.0;
+  /// Each stale trial failed by this study is retried (a WAITING copy with the same params,
+  /// system attrs "failed_trial" and "retry_history" as Optuna's RetryFailedTrialCallback) until
+  /// the original was retried this many times; 0: no retry.
+  int64_t max_retry = 0;
 
   StudyOptions& with_name(std::string v) { name = std::move(v); return *this; }
   StudyOptions& with_directions(std::vector<StudyDirection> v) { directions = std::move(v); return *this; }
@@ -36,6 +48,13 @@ struct StudyOptions {
   StudyOptions& with_pruner(std::shared_ptr<Pruner> v) { pruner = std::move(v); return *this; }
   StudyOptions& with_storage(std::shared_ptr<Storage> v) { storage = std::move(v); return *this; }
   StudyOptions& with_dedup(bool v) { dedup = v; return *this; }
+  StudyOptions& with_load_if_exists(bool v) { load_if_exists = v; return *this; }
+  StudyOptions& with_heartbeat(double interval_seconds, double grace_seconds = 0.0) {
+    heartbeat_interval_seconds = interval_seconds;
+    grace_period_seconds = grace_seconds;
+    return *this;
+  }
+  StudyOptions& with_max_retry(int64_t v) { max_retry = v; return *this; }
 };
 
 /// Returns one value per objective.
@@ -48,6 +67,10 @@ struct OptimizeOptions {
   int64_t n_trials = -1;          ///< -1: no limit (then timeout_seconds must be > 0)
   double timeout_seconds = 0.0;   ///< 0: no limit
   int n_jobs = 1;                 ///< threads running trials in this process
+  /// false: run n_trials new trials. true: run until the study holds n_trials COMPLETE trials in
+  /// storage, counting those of earlier runs and other workers (resume, distributed workers).
+  /// Other processes may overshoot the total by up to one trial each.
+  bool until_study_total = false;
   std::vector<Callback> callbacks;
 };
 
@@ -56,6 +79,8 @@ class Study {
   /// Creates (or, with load_if_exists, loads) the study in its storage. ConfigError on bad
   /// options; SearchError when the name exists and load_if_exists is false.
   explicit Study(StudyOptions options = {});
+  /// Stops the heartbeat thread (trials still RUNNING then go stale, as a dead worker's would).
+  ~Study();
   Study(const Study&) = delete;
   Study& operator=(const Study&) = delete;
 
@@ -70,7 +95,8 @@ class Study {
   Sampler& sampler() { return *sampler_; }
   Pruner& pruner() { return *pruner_; }
 
-  /// Starts a new trial; nullopt when the sampler is exhausted (a finished grid).
+  /// Starts a trial: the oldest WAITING one (a retry) if any, else a new one; nullopt when the
+  /// sampler is exhausted (a finished grid). With heartbeats on, first fails stale trials.
   std::optional<Trial> try_ask();
   /// Starts a new trial; SearchError when the sampler is exhausted.
   Trial ask();
@@ -98,11 +124,22 @@ class Study {
   FrozenTrialPtr best_trial() const;
   /// Feasible COMPLETE trials on the Pareto front (the best trial(s) when single-objective).
   std::vector<FrozenTrialPtr> best_trials() const;
+  /// Number of COMPLETE trials in storage (from every worker and earlier runs).
+  int64_t n_complete() const;
+  /// Marks RUNNING trials whose heartbeat is older than `grace_seconds` (default: the options'
+  /// grace period) FAIL, retries them if max_retry allows, and returns their numbers.
+  std::vector<int64_t> fail_stale_trials(std::optional<double> grace_seconds = std::nullopt);
+
   /// Number of an earlier COMPLETE trial with exactly these internal params, if any.
   std::optional<int64_t> find_duplicate(const std::map<std::string, double>& params) const;
 
  private:
   FrozenTrialPtr run_trial(Trial& trial, const Objective& objective);
+  bool heartbeats_on() const { return options_.heartbeat_interval_seconds > 0; }
+  void start_heartbeat(int64_t trial_id);
+  void stop_heartbeat(int64_t trial_id);
+  void heartbeat_loop();
+  void retry(const FrozenTrial& failed);
   std::optional<FrozenTrialPtr> try_dedup(Trial& trial);
 
   StudyOptions options_;
@@ -116,6 +153,11 @@ class Study {
   mutable std::mutex dedup_mutex_;
   std::unordered_map<std::string, int64_t> complete_by_params_;  // params key -> trial number
   SearchSpace complete_space_;                                   // union over COMPLETE trials
+  std::mutex heartbeat_mutex_;
+  std::condition_variable heartbeat_cv_;
+  std::set<int64_t> heartbeat_ids_;  // RUNNING trials of this study object
+  bool heartbeat_stop_ = false;
+  std::thread heartbeat_thread_;
 };
 
 /// Key of a parameter set for de-duplication (names and internal values).

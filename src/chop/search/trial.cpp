@@ -9,11 +9,15 @@
 namespace chop::search {
 
 Trial::Trial(Study& study, TrialRef ref, std::map<std::string, double> relative_params,
-             SearchSpace relative_space)
+             SearchSpace relative_space, const FrozenTrial* existing)
     : study_(&study),
       ref_(ref),
       relative_params_(std::move(relative_params)),
-      relative_space_(std::move(relative_space)) {}
+      relative_space_(std::move(relative_space)) {
+  if (existing == nullptr) return;
+  params_ = existing->params;
+  distributions_ = existing->distributions;
+}
 
 ParamValue Trial::suggest(const std::string& name, const Distribution& distribution) {
   auto known = distributions_.find(name);

@@ -20,8 +20,9 @@ class TrialPruned : public std::runtime_error {
 /// A running trial. Used by one thread at a time (the one running the objective).
 class Trial {
  public:
+  /// `existing`: the trial as stored, whose params (a retried WAITING trial's) are kept.
   Trial(Study& study, TrialRef ref, std::map<std::string, double> relative_params,
-        SearchSpace relative_space);
+        SearchSpace relative_space, const FrozenTrial* existing = nullptr);
 
   int64_t number() const { return ref_.number; }
   int64_t trial_id() const { return ref_.trial_id; }

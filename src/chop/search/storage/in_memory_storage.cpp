@@ -11,7 +11,7 @@ int64_t InMemoryStorage::create_study(const std::string& name,
   for (const auto& s : studies_)
     CHOP_CHECK(s.name != name, SearchError, "a study named '{}' already exists", name);
   CHOP_CHECK(!directions.empty(), ConfigError, "a study needs at least one direction");
-  studies_.push_back({name, directions, {}});
+  studies_.push_back({name, directions, {}, {}, {}});
   return static_cast<int64_t>(studies_.size()) - 1;
 }
 
@@ -43,6 +43,83 @@ std::vector<std::string> InMemoryStorage::get_all_study_names() const {
   std::vector<std::string> names;
   for (const auto& s : studies_) names.push_back(s.name);
   return names;
+}
+
+void InMemoryStorage::set_study_user_attr(int64_t study_id, const std::string& key,
+                                          const nlohmann::json& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  studies_[static_cast<size_t>(study_id)].user_attrs[key] = value;
+}
+
+std::map<std::string, nlohmann::json> InMemoryStorage::get_study_user_attrs(int64_t study_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return study(study_id).user_attrs;
+}
+
+void InMemoryStorage::set_study_system_attr(int64_t study_id, const std::string& key,
+                                            const nlohmann::json& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  studies_[static_cast<size_t>(study_id)].system_attrs[key] = value;
+}
+
+std::map<std::string, nlohmann::json> InMemoryStorage::get_study_system_attrs(
+    int64_t study_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return study(study_id).system_attrs;
+}
+
+TrialRef InMemoryStorage::create_trial_from(int64_t study_id, const FrozenTrial& templ) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  auto& rec = studies_[static_cast<size_t>(study_id)];
+  auto trial = std::make_shared<FrozenTrial>(templ);
+  trial->trial_id = static_cast<int64_t>(trial_locations_.size());
+  trial->number = static_cast<int64_t>(rec.trials.size());
+  if (!is_finished(trial->state) && !trial->datetime_start) trial->datetime_start = Clock::now();
+  trial_locations_.emplace_back(study_id, trial->number);
+  rec.trials.push_back(trial);
+  return {trial->trial_id, trial->number};
+}
+
+std::optional<TrialRef> InMemoryStorage::pop_waiting_trial(int64_t study_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  auto& rec = studies_[static_cast<size_t>(study_id)];
+  for (auto& slot : rec.trials) {
+    if (slot->state != TrialState::Waiting) continue;
+    if (slot.use_count() > 1) slot = std::make_shared<FrozenTrial>(*slot);
+    slot->state = TrialState::Running;
+    slot->datetime_start = Clock::now();
+    return TrialRef{slot->trial_id, slot->number};
+  }
+  return std::nullopt;
+}
+
+void InMemoryStorage::record_heartbeat(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  writable(trial_id);
+  heartbeats_[trial_id] = std::chrono::steady_clock::now();
+}
+
+std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id, double grace_seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  const auto cutoff = std::chrono::steady_clock::now() -
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(grace_seconds));
+  std::vector<int64_t> failed;
+  for (auto& slot : studies_[static_cast<size_t>(study_id)].trials) {
+    if (slot->state != TrialState::Running) continue;
+    auto hb = heartbeats_.find(slot->trial_id);
+    if (hb == heartbeats_.end() || hb->second >= cutoff) continue;
+    FrozenTrial& t = writable(slot->trial_id);
+    t.state = TrialState::Fail;
+    t.datetime_complete = Clock::now();
+    failed.push_back(t.trial_id);
+  }
+  return failed;
 }
 
 TrialRef InMemoryStorage::create_trial(int64_t study_id) {

@@ -3,6 +3,7 @@
 
 #include "chop/search/storage/storage.h"
 
+#include <chrono>
 #include <mutex>
 #include <unordered_map>
 
@@ -18,8 +19,16 @@ class InMemoryStorage : public Storage {
   std::string get_study_name(int64_t study_id) const override;
   std::vector<StudyDirection> get_study_directions(int64_t study_id) const override;
   std::vector<std::string> get_all_study_names() const override;
+  void set_study_user_attr(int64_t study_id, const std::string& key,
+                           const nlohmann::json& value) override;
+  std::map<std::string, nlohmann::json> get_study_user_attrs(int64_t study_id) const override;
+  void set_study_system_attr(int64_t study_id, const std::string& key,
+                             const nlohmann::json& value) override;
+  std::map<std::string, nlohmann::json> get_study_system_attrs(int64_t study_id) const override;
 
   TrialRef create_trial(int64_t study_id) override;
+  TrialRef create_trial_from(int64_t study_id, const FrozenTrial& templ) override;
+  std::optional<TrialRef> pop_waiting_trial(int64_t study_id) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
                        const Distribution& distribution) override;
   bool set_trial_state_values(int64_t trial_id, TrialState state,
@@ -31,6 +40,9 @@ class InMemoryStorage : public Storage {
                              const nlohmann::json& value) override;
   void set_trial_constraints(int64_t trial_id, const std::vector<double>& constraints) override;
 
+  void record_heartbeat(int64_t trial_id) override;
+  std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_seconds) override;
+
   FrozenTrialPtr get_trial(int64_t trial_id) const override;
   std::vector<FrozenTrialPtr> get_all_trials(
       int64_t study_id, const std::optional<std::vector<TrialState>>& states) const override;
@@ -41,6 +53,8 @@ class InMemoryStorage : public Storage {
     std::string name;
     std::vector<StudyDirection> directions;
     std::vector<std::shared_ptr<FrozenTrial>> trials;  // by number
+    std::map<std::string, nlohmann::json> user_attrs;
+    std::map<std::string, nlohmann::json> system_attrs;
   };
   const StudyRecord& study(int64_t study_id) const;
   /// The trial, made writable: running (else SearchError) and not shared with any reader.
@@ -49,6 +63,7 @@ class InMemoryStorage : public Storage {
   mutable std::mutex mutex_;
   std::vector<StudyRecord> studies_;                           // by study id
   std::vector<std::pair<int64_t, int64_t>> trial_locations_;  // trial id -> (study id, number)
+  std::unordered_map<int64_t, std::chrono::steady_clock::time_point> heartbeats_;  // by trial id
 };
 
 }  // namespace chop::search

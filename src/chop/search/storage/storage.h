@@ -1,8 +1,9 @@
-// Storage: the interface every study store implements (in memory now; SQLite/PostgreSQL later).
+// Storage: the interface every study store implements (in memory, SQLite, PostgreSQL).
 #pragma once
 
 #include "chop/search/frozen_trial.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,8 +24,13 @@ struct TrialRef {
 /// - Trial numbers within a study are 0, 1, 2 ... in creation order; get_all_trials returns trials
 ///   in number order.
 /// - Unknown study or trial ids throw SearchError.
+/// - A trial created by create_trial is RUNNING; WAITING trials (retries of failed ones, created
+///   by create_trial_from) become RUNNING through pop_waiting_trial, exactly once each.
+/// - Heartbeats: a RUNNING trial whose last heartbeat is older than a grace period belongs to a
+///   dead worker; fail_stale_trials marks it FAIL (trials that never had a heartbeat are left
+///   alone, as in Optuna).
 /// Samplers are stateless between trials and read history through these calls, so several
-/// workers (threads now, processes with an RDB storage) can share one study without a master.
+/// workers (threads, or processes sharing an RDB storage) can share one study without a master.
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -38,9 +44,23 @@ class Storage {
   virtual std::vector<StudyDirection> get_study_directions(int64_t study_id) const = 0;
   /// Names of all studies, in creation order.
   virtual std::vector<std::string> get_all_study_names() const = 0;
+  /// Study-level attributes (JSON values); a later write to the same key replaces the value.
+  virtual void set_study_user_attr(int64_t study_id, const std::string& key,
+                                   const nlohmann::json& value) = 0;
+  virtual std::map<std::string, nlohmann::json> get_study_user_attrs(int64_t study_id) const = 0;
+  virtual void set_study_system_attr(int64_t study_id, const std::string& key,
+                                     const nlohmann::json& value) = 0;
+  virtual std::map<std::string, nlohmann::json> get_study_system_attrs(int64_t study_id) const = 0;
 
   /// Adds a RUNNING trial (start time now) to the study and returns its id and number.
   virtual TrialRef create_trial(int64_t study_id) = 0;
+  /// Adds a trial copied from `templ` (state, values, params, intermediate values, attrs,
+  /// constraints; trial_id and number are new). A RUNNING or WAITING copy gets start time now
+  /// when `templ` has none. Used for retries (WAITING) and for importing finished trials.
+  virtual TrialRef create_trial_from(int64_t study_id, const FrozenTrial& templ) = 0;
+  /// Moves the lowest-numbered WAITING trial of the study to RUNNING (start time now) and returns
+  /// it; nullopt when there is none. Atomic: two workers never pop the same trial.
+  virtual std::optional<TrialRef> pop_waiting_trial(int64_t study_id) = 0;
   /// Records a parameter (internal value) of a running trial; SearchError if the name is already
   /// set with a different distribution.
   virtual void set_trial_param(int64_t trial_id, const std::string& name, double internal,
@@ -56,6 +76,13 @@ class Storage {
                                      const nlohmann::json& value) = 0;
   /// Constraint values of the trial (each <= 0 means satisfied).
   virtual void set_trial_constraints(int64_t trial_id, const std::vector<double>& constraints) = 0;
+
+  /// Records "this RUNNING trial is alive now" (the storage's clock). SearchError when finished.
+  virtual void record_heartbeat(int64_t trial_id) = 0;
+  /// Marks FAIL (completion time now) every RUNNING trial of the study whose last heartbeat is
+  /// older than `grace_seconds`, and returns their trial ids. Atomic per trial: when several
+  /// workers call this at once, each stale trial is reported to exactly one of them.
+  virtual std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_seconds) = 0;
 
   /// Snapshot of one trial.
   virtual FrozenTrialPtr get_trial(int64_t trial_id) const = 0;
