@@ -3,15 +3,18 @@
 
 #include "chop/data/registry.h"
 #include "chop/models/zoo.h"
+#include "chop/passes/pass.h"
+#include "chop/search/pruners/pruner.h"
+#include "chop/search/samplers/sampler.h"
 #include "chop/support/table.h"
 #include "commands.h"
 
 namespace chop::cli {
 
 void add_list_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("list", "List what chop knows: models, datasets");
+  auto* cmd = app.add_subcommand("list", "List what chop knows: models, datasets, samplers, pruners, passes");
   auto what = std::make_shared<std::string>();
-  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models", "datasets"}));
+  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models", "datasets", "samplers", "pruners", "passes"}));
   cmd->callback([what] {
     if (*what == "models") {
       Table t({"model", "input", "classes", "description"});
@@ -31,6 +34,22 @@ void add_list_command(CLI::App& app) {
         }
         t.add_row({d.name, shape, classes, d.description});
       }
+      std::cout << t.render();
+    }
+    if (*what == "samplers") {
+      Table t({"sampler", "description"});
+      for (const auto& s : search::sampler_registry()) t.add_row({s.name, s.description});
+      std::cout << t.render() << "aliases: bruteforce, brute_force = grid\n";
+    }
+    if (*what == "pruners") {
+      Table t({"pruner", "description"});
+      for (const auto& p : search::pruner_registry()) t.add_row({p.name, p.description});
+      std::cout << t.render();
+    }
+    if (*what == "passes") {
+      Table t({"pass", "kind", "options", "description"});
+      for (const auto& p : passes::pass_registry())
+        t.add_row({p.name, passes::pass_kind_name(p.kind), p.options_type, p.description});
       std::cout << t.render();
     }
   });

@@ -44,7 +44,7 @@ void run_train(RunFlags& flags) {
   torch::Device device = setup_device(c);
   std::string out_dir = c.software_dir() + "/training_ckpts";
   write_json_file(out_dir + "/resolved_config.json", to_json(c));
-  data::DataModule dm(data_options(c));
+  data::DataModule dm(flow::data_options(c));
   std::cerr << dm.summary() << "\n";
   auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
   train::TrainOptions o;
@@ -72,7 +72,7 @@ void run_test(RunFlags& flags) {
   CHOP_CHECK(!c.dataset.empty(), ConfigError, "chop test needs a DATASET (see `chop list datasets`)");
   CHOP_CHECK(!c.load.empty(), ConfigError, "chop test needs --load CHECKPOINT (e.g. .../training_ckpts/best.ckpt)");
   torch::Device device = setup_device(c);
-  data::DataModule dm(data_options(c));
+  data::DataModule dm(flow::data_options(c));
   auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
   auto metrics = train::evaluate(m, dm, data::SplitKind::test);
   std::cout << fmt::format("test metrics of {} on {}:\n", c.load, c.dataset);

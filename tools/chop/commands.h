@@ -10,5 +10,11 @@ void add_graph_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_test_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_transform_command(CLI::App& app);
+void add_describe_pass_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_search_command(CLI::App& app);
+/// Remembers argv so `chop search --n-workers` can start copies of this command.
+void set_process_args(int argc, char** argv);
 
 }  // namespace chop::cli

@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   chop::cli::add_train_command(app);
   chop::cli::add_test_command(app);
   chop::cli::add_data_command(app);
+  chop::cli::add_transform_command(app);
+  chop::cli::add_describe_pass_command(app);
+  chop::cli::add_search_command(app);
+  chop::cli::add_bench_command(app);
+  chop::cli::set_process_args(argc, argv);
   try {
     app.parse(argc, argv);
     return 0;

@@ -58,18 +58,6 @@ RunConfig RunFlags::resolve() {
   return c;
 }
 
-data::DataOptions data_options(const RunConfig& c) {
-  data::DataOptions o;
-  o.dataset = c.dataset;
-  o.data_path = c.data_path;
-  o.data_dir = c.data_dir;
-  o.batch_size = c.batch_size;
-  o.seed = static_cast<uint64_t>(c.seed);
-  o.val_fraction = c.val_fraction;
-  o.num_samples = c.num_samples;
-  return o;
-}
-
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
   write_file_atomically(path, j.dump(2) + "\n");
 }

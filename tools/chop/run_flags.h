@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include "chop/data/data_options.h"
 #include "chop/support/run_config.h"
 
 namespace chop::cli {
@@ -25,9 +24,6 @@ struct RunFlags {
 
 /// Adds --config and every run_config.def key as --flag-name to cmd.
 std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::string>& positional);
-
-/// Data options for a resolved run.
-data::DataOptions data_options(const RunConfig& c);
 
 /// Writes j to path via a temporary file and rename; creates parent directories.
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j);

@@ -21,6 +21,18 @@ void check_fits(const ir::Graph& g, const data::DatasetInfo& d, const std::strin
 
 }  // namespace
 
+data::DataOptions data_options(const RunConfig& c) {
+  data::DataOptions o;
+  o.dataset = c.dataset;
+  o.data_path = c.data_path;
+  o.data_dir = c.data_dir;
+  o.batch_size = c.batch_size;
+  o.seed = static_cast<uint64_t>(c.seed);
+  o.val_fraction = c.val_fraction;
+  o.num_samples = c.num_samples;
+  return o;
+}
+
 ir::Graph run_graph(const std::string& model, const data::DatasetInfo& dataset,
                     const nlohmann::ordered_json& config_toml) {
   if (config_toml.contains("model") && config_toml["model"].is_object()) {

@@ -8,8 +8,12 @@
 #include "chop/data/data_options.h"
 #include "chop/ir/graph.h"
 #include "chop/runtime/module.h"
+#include "chop/support/run_config.h"
 
 namespace chop::flow {
+
+/// The data options of a resolved run (data set, paths, batch size, seed, splits).
+data::DataOptions data_options(const RunConfig& c);
 
 /// The graph for a run: a custom `[model]` table when the config has one, else the zoo model
 /// `model` shaped for the data set (input shape, classes). Throws ConfigError / GraphError.

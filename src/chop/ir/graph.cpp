@@ -24,13 +24,6 @@ int64_t pooled(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
   return room < 0 ? 0 : room / stride + 1;
 }
 
-// Python's float repr: 1e-05, 0.1, 1.0.
-std::string py_float(double v) {
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
-
 const char* py_bool(bool b) { return b ? "True" : "False"; }
 
 std::string attr_value(const Attrs& a, const std::string& key) {
@@ -47,9 +40,9 @@ std::string attr_value(const Attrs& a, const std::string& key) {
   if (key == "end_dim") return std::to_string(a.end_dim);
   if (key == "bias") return a.bias ? "true" : "false";
   if (key == "inplace") return a.inplace ? "true" : "false";
-  if (key == "eps") return py_float(a.eps);
-  if (key == "momentum") return py_float(a.momentum);
-  if (key == "p") return py_float(a.p);
+  if (key == "eps") return python_float(a.eps);
+  if (key == "momentum") return python_float(a.momentum);
+  if (key == "p") return python_float(a.p);
   CHOP_ASSERT(false, "unknown attribute key {}", key);
 }
 
@@ -349,8 +342,8 @@ std::string torch_repr(const Node& n) {
     case OpKind::BatchNorm1d:
     case OpKind::BatchNorm2d:
       return fmt::format("{}({}, eps={}, momentum={}, affine=True, track_running_stats=True)",
-                         op_torch_class(n.op), a.num_features, py_float(a.eps),
-                         py_float(a.momentum));
+                         op_torch_class(n.op), a.num_features, python_float(a.eps),
+                         python_float(a.momentum));
     case OpKind::Relu:
       return a.inplace ? "ReLU(inplace=True)" : "ReLU()";
     case OpKind::MaxPool2d:
@@ -364,7 +357,7 @@ std::string torch_repr(const Node& n) {
     case OpKind::Flatten:
       return fmt::format("Flatten(start_dim={}, end_dim={})", a.start_dim, a.end_dim);
     case OpKind::Dropout:
-      return fmt::format("Dropout(p={}, inplace={})", py_float(a.p), py_bool(a.inplace));
+      return fmt::format("Dropout(p={}, inplace={})", python_float(a.p), py_bool(a.inplace));
     case OpKind::Input:
     case OpKind::Output:
     case OpKind::Add:

@@ -22,8 +22,10 @@ class GraphModuleImpl : public torch::nn::Module {
   /// Forward pass on a batch [B, ...input_shape]; returns the output node's value.
   torch::Tensor forward(const torch::Tensor& x);
 
-  /// Forward pass that also returns every node's value (shape checks, statistics).
-  std::vector<torch::Tensor> forward_all(const torch::Tensor& x);
+  /// Forward pass that also returns every node's value (shape checks, statistics). When
+  /// node_seconds is given, it receives the wall time of each node (latency per node).
+  std::vector<torch::Tensor> forward_all(const torch::Tensor& x,
+                                         std::vector<double>* node_seconds = nullptr);
 
   const ir::Graph& graph() const { return graph_; }
 
@@ -31,6 +33,7 @@ class GraphModuleImpl : public torch::nn::Module {
   struct Step {
     ir::OpKind op;
     std::vector<size_t> inputs;
+    bool quantized = false;  ///< some precision of the node is not float32: quantize in forward
     torch::nn::Linear linear{nullptr};
     torch::nn::Conv2d conv{nullptr};
     torch::nn::BatchNorm1d bn1d{nullptr};
@@ -47,6 +50,13 @@ TORCH_MODULE(GraphModule);
 /// Builds a module for g with weights drawn from `seed` (same seed, same weights), on device.
 GraphModule build_module(const ir::Graph& g, uint64_t seed,
                          torch::Device device = torch::kCPU);
+
+/// A module for g that keeps what `old` learned: tensors with the same name and shape are
+/// copied; resized ones (a width transform) start from `seed`'s initialization, or, with
+/// inherit_resized, take the overlapping leading slice of the old tensor ([:min(a,b)] in every
+/// dimension; for a Linear after Flatten that is the old channels' features). On old's device.
+GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t seed,
+                           bool inherit_resized);
 
 /// The device for --accelerator auto|cpu|gpu|cuda; throws ConfigError when a GPU is asked for
 /// and this LibTorch build has no usable CUDA device, or for an unknown name.

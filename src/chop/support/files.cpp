@@ -3,6 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
+
+#include <unistd.h>
 
 #include "chop/support/error.h"
 
@@ -13,7 +17,9 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   fs::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  std::string tmp = path + ".tmp";
+  // A name of its own per process and thread: several workers may write the same file.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   {
     std::ofstream out(tmp, std::ios::binary);
     CHOP_CHECK(out, DataError, "cannot write '{}'", path);

@@ -1,7 +1,10 @@
 // String helpers: edit distance, "did you mean" lists, joining.
 #include "chop/support/strings.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 
 namespace chop {
 
@@ -40,6 +43,17 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
 std::string unknown_name_message(const std::string& what, const std::string& name,
                                  const std::vector<std::string>& known) {
   return "unknown " + what + " '" + name + "'; known: " + join(nearest_first(name, known));
+}
+
+std::string python_float(double v) {
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string python_round(double v, int digits) {
+  double scale = std::pow(10.0, digits);
+  return python_float(std::nearbyint(v * scale) / scale);
 }
 
 }  // namespace chop

@@ -19,4 +19,10 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
 std::string unknown_name_message(const std::string& what, const std::string& name,
                                  const std::vector<std::string>& known);
 
+/// A double as Python's repr prints it: 1e-05, 0.1, 1.0.
+std::string python_float(double v);
+
+/// v rounded to `digits` decimals, printed as Python prints round(v, digits).
+std::string python_round(double v, int digits);
+
 }  // namespace chop

@@ -1,0 +1,194 @@
+// The [search] table of a config (MASE's format plus chop's keys), read once into typed options.
+#include "chop/flow/search_config.h"
+
+#include <algorithm>
+
+#include "chop/search/pruners/pruner.h"
+#include "chop/search/samplers/sampler.h"
+#include "chop/support/error.h"
+#include "chop/support/option_reader.h"
+#include "chop/support/strings.h"
+
+namespace chop::flow {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+nlohmann::json plain(const nlohmann::ordered_json& j) { return nlohmann::json::parse(j.dump()); }
+
+SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::json& table) {
+  static const std::vector<std::string> kRunners{"basic_evaluation", "basic_train"};
+  CHOP_CHECK(contains(kRunners, name), ConfigError, "[search.strategy.sw_runner]: {}",
+             unknown_name_message("software runner", name, kRunners));
+  OptionReader r(table, "[search.strategy.sw_runner." + name + "]");
+  SoftwareRunner s;
+  s.name = name;
+  s.data_loader = r.get<std::string>("data_loader", s.data_loader);
+  CHOP_CHECK(s.data_loader == "val_dataloader" || s.data_loader == "test_dataloader" ||
+                 s.data_loader == "train_dataloader",
+             ConfigError, "[search.strategy.sw_runner.{}] data_loader must be val_dataloader, "
+             "test_dataloader or train_dataloader, but got '{}'", name, s.data_loader);
+  s.num_samples = r.get<int64_t>("num_samples", 0);
+  CHOP_CHECK(s.num_samples >= 0, ConfigError, "num_samples must be >= 0, but got {}", s.num_samples);
+  if (name == "basic_train") {
+    s.max_epochs = r.get<int64_t>("max_epochs", 1);
+    s.max_steps = r.get<int64_t>("max_steps", -1);
+    s.learning_rate = r.get<double>("learning_rate", 0);
+    s.optimizer = r.get<std::string>("optimizer", "");
+    CHOP_CHECK(s.max_epochs >= 1 || s.max_steps > 0, ConfigError,
+               "[search.strategy.sw_runner.basic_train] needs max_epochs >= 1 or max_steps > 0");
+  }
+  r.finish();
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& software_metric_names() {
+  static const std::vector<std::string> names{
+      "loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
+      "recall_weighted", "f1_weighted"};
+  return names;
+}
+
+const std::vector<std::string>& hardware_metric_names() {
+  static const std::vector<std::string> names{
+      "params", "flops", "macs", "bops", "model_size", "average_bitwidth", "memory_density",
+      "latency"};
+  return names;
+}
+
+SearchConfig read_search_config(const nlohmann::ordered_json& search) {
+  SearchConfig c;
+  CHOP_CHECK(search.is_object(), ConfigError, "[search] must be a table");
+  for (const auto& [key, v] : search.items())
+    CHOP_CHECK(key == "search_space" || key == "strategy", ConfigError, "[search]: {}",
+               unknown_name_message("key", key, {"search_space", "strategy"}));
+  CHOP_CHECK(search.contains("search_space"), ConfigError, "[search.search_space] is missing");
+  const auto& space = search["search_space"];
+  for (const auto& [key, v] : space.items())
+    CHOP_CHECK(key == "name" || key == "setup" || key == "seed", ConfigError,
+               "[search.search_space]: {}", unknown_name_message("key", key, {"name", "setup", "seed"}));
+  CHOP_CHECK(space.contains("name") && space["name"].is_string(), ConfigError,
+             "[search.search_space] needs name = \"graph/quantize/mixed_precision_ptq\" (or another space)");
+  c.space_name = space["name"].get<std::string>();
+  c.space_setup = space.value("setup", nlohmann::ordered_json::object());
+  c.space_seed = space.value("seed", nlohmann::ordered_json::object());
+
+  nlohmann::ordered_json strategy = search.value("strategy", nlohmann::ordered_json::object());
+  OptionReader sr(plain(strategy), "[search.strategy]");
+  c.strategy = sr.get<std::string>("name", "optuna");
+  CHOP_CHECK(c.strategy == "optuna", ConfigError,
+             "[search.strategy] name must be \"optuna\" (chop's native engine with Optuna's "
+             "samplers), but got '{}'", c.strategy);
+  c.eval_mode = sr.get<bool>("eval_mode", true);
+  nlohmann::json sw = sr.value("sw_runner"), hw = sr.value("hw_runner"), setup = sr.value("setup"),
+                 metrics = sr.value("metrics"), constraints = sr.value("constraints");
+  sr.finish();
+
+  // Runners in file order (ordered_json keeps it).
+  if (strategy.contains("sw_runner"))
+    for (const auto& [name, table] : strategy["sw_runner"].items()) c.sw_runners.push_back(read_sw_runner(name, plain(table)));
+  if (c.sw_runners.empty()) c.sw_runners.push_back(SoftwareRunner{});
+  CHOP_CHECK(c.sw_runners.size() == 1, ConfigError,
+             "[search.strategy.sw_runner] takes one runner (basic_evaluation or basic_train), but got {}",
+             c.sw_runners.size());
+  if (strategy.contains("hw_runner"))
+    for (const auto& [name, table] : strategy["hw_runner"].items()) {
+      CHOP_CHECK(contains(hardware_metric_names(), name), ConfigError, "[search.strategy.hw_runner]: {}",
+                 unknown_name_message("hardware runner", name, hardware_metric_names()));
+      c.hw_runners.push_back({name, plain(table)});
+    }
+
+  OptionReader su(setup, "[search.strategy.setup]");
+  auto& s = c.setup;
+  s.n_trials = su.get<int64_t>("n_trials", s.n_trials);
+  s.timeout = su.get<double>("timeout", s.timeout);
+  s.n_jobs = su.get<int>("n_jobs", s.n_jobs);
+  s.sampler = su.get<std::string>("sampler", s.sampler);
+  if (su.value("sampler_options").is_object()) s.sampler_options = su.value("sampler_options");
+  s.pruner = su.get<std::string>("pruner", s.pruner);
+  if (su.value("pruner_options").is_object()) s.pruner_options = su.value("pruner_options");
+  s.pruning_metric = su.get<std::string>("pruning_metric", s.pruning_metric);
+  s.sum_scaled_metrics = su.get<bool>("sum_scaled_metrics", s.sum_scaled_metrics);
+  s.direction = su.get<std::string>("direction", s.direction);
+  s.seed = su.get<int64_t>("seed", s.seed);
+  s.dedup = su.get<bool>("dedup", s.dedup);
+  s.keep_trial_ckpts = su.get<bool>("keep_trial_ckpts", s.keep_trial_ckpts);
+  su.finish();
+  CHOP_CHECK(s.n_trials > 0 || s.timeout > 0, ConfigError,
+             "[search.strategy.setup] needs n_trials > 0 or timeout > 0");
+  CHOP_CHECK(s.n_jobs >= 1, ConfigError, "[search.strategy.setup] n_jobs must be >= 1, but got {}", s.n_jobs);
+  CHOP_CHECK(s.direction == "maximize" || s.direction == "minimize", ConfigError,
+             "[search.strategy.setup] direction must be maximize or minimize, but got '{}'", s.direction);
+  search::canonical_sampler_name(s.sampler);  // throws ConfigError listing the samplers
+  std::vector<std::string> pruners = search::pruner_names();
+  CHOP_CHECK(contains(pruners, s.pruner), ConfigError, "[search.strategy.setup]: {}",
+             unknown_name_message("pruner", s.pruner, pruners));
+
+  std::vector<std::string> known = software_metric_names();
+  for (const auto& h : c.hw_runners) {
+    known.push_back(h.name);
+    if (h.name == "average_bitwidth") known.push_back("memory_density");
+  }
+  if (metrics.is_object())
+    for (const auto& [name, spec] : metrics.items()) {
+      CHOP_CHECK(contains(known, name), ConfigError,
+                 "[search.strategy.metrics]: no runner produces metric '{}'; produced: {} (add a "
+                 "[search.strategy.hw_runner.{}] table for a hardware metric)", name, join(known), name);
+      OptionReader mr(spec, "[search.strategy.metrics." + name + "]");
+      MetricSpec m{name, mr.get<double>("scale", 1.0), mr.get<std::string>("direction", "maximize")};
+      mr.finish();
+      CHOP_CHECK(m.direction == "maximize" || m.direction == "minimize", ConfigError,
+                 "[search.strategy.metrics.{}] direction must be maximize or minimize, but got '{}'",
+                 name, m.direction);
+      c.metrics.push_back(m);
+    }
+  if (c.metrics.empty()) c.metrics.push_back({"accuracy", 1.0, "maximize"});
+  std::sort(c.metrics.begin(), c.metrics.end(),
+            [](const MetricSpec& a, const MetricSpec& b) { return a.name < b.name; });
+
+  if (constraints.is_object())
+    for (const auto& [key, limit] : constraints.items()) {
+      CHOP_CHECK(key.rfind("max_", 0) == 0 && contains(known, key.substr(4)), ConfigError,
+                 "[search.strategy.constraints]: '{}' must be max_<metric> for a produced metric ({})",
+                 key, join(known));
+      CHOP_CHECK(limit.is_number(), ConfigError, "[search.strategy.constraints] {} must be a number", key);
+      c.constraints[key.substr(4)] = limit.get<double>();
+    }
+  return c;
+}
+
+nlohmann::ordered_json SearchConfig::to_json() const {
+  nlohmann::ordered_json metrics_j = nlohmann::ordered_json::object();
+  for (const auto& m : metrics) metrics_j[m.name] = {{"scale", m.scale}, {"direction", m.direction}};
+  nlohmann::ordered_json sw_j = nlohmann::ordered_json::object();
+  for (const auto& s : sw_runners) {
+    sw_j[s.name] = {{"data_loader", s.data_loader}, {"num_samples", s.num_samples}};
+    if (s.name == "basic_train") {
+      sw_j[s.name]["max_epochs"] = s.max_epochs;
+      sw_j[s.name]["max_steps"] = s.max_steps;
+    }
+  }
+  nlohmann::ordered_json hw_j = nlohmann::ordered_json::object();
+  for (const auto& h : hw_runners) hw_j[h.name] = nlohmann::ordered_json::parse(h.options.dump());
+  return {{"search_space", {{"name", space_name}, {"setup", space_setup}, {"seed", space_seed}}},
+          {"strategy",
+           {{"name", strategy},
+            {"eval_mode", eval_mode},
+            {"sw_runner", sw_j},
+            {"hw_runner", hw_j},
+            {"setup",
+             {{"n_trials", setup.n_trials}, {"timeout", setup.timeout}, {"n_jobs", setup.n_jobs},
+              {"sampler", setup.sampler}, {"sampler_options", nlohmann::ordered_json::parse(setup.sampler_options.dump())},
+              {"pruner", setup.pruner}, {"pruner_options", nlohmann::ordered_json::parse(setup.pruner_options.dump())},
+              {"pruning_metric", setup.pruning_metric}, {"sum_scaled_metrics", setup.sum_scaled_metrics},
+              {"direction", setup.direction}, {"seed", setup.seed}, {"dedup", setup.dedup},
+              {"keep_trial_ckpts", setup.keep_trial_ckpts}}},
+            {"metrics", metrics_j},
+            {"constraints", constraints}}}};
+}
+
+}  // namespace chop::flow

@@ -1,0 +1,77 @@
+// The [search] table of a config (MASE's format plus chop's keys), read once into typed options.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace chop::flow {
+
+/// [search.strategy.metrics.<name>]: objective term scale * metric.
+struct MetricSpec {
+  std::string name;
+  double scale = 1.0;
+  std::string direction = "maximize";  ///< maximize | minimize
+};
+
+/// [search.strategy.setup]
+struct SearchSetup {
+  int64_t n_trials = 20;
+  double timeout = 0;  ///< seconds; 0: none
+  int n_jobs = 1;
+  std::string sampler = "tpe";
+  nlohmann::json sampler_options = nlohmann::json::object();
+  std::string pruner = "none";
+  nlohmann::json pruner_options = nlohmann::json::object();
+  std::string pruning_metric = "accuracy";  ///< the metric reported per epoch to the pruner
+  bool sum_scaled_metrics = false;          ///< false: one objective per metric
+  std::string direction = "maximize";       ///< of the summed objective
+  int64_t seed = -1;                        ///< -1: the run's --seed
+  bool dedup = false;
+  bool keep_trial_ckpts = false;            ///< keep every trial's checkpoint, not only the best
+};
+
+/// [search.strategy.sw_runner.<name>]
+struct SoftwareRunner {
+  std::string name = "basic_evaluation";  ///< basic_evaluation | basic_train
+  std::string data_loader = "val_dataloader";
+  int64_t num_samples = 0;  ///< 0: the whole split
+  int64_t max_epochs = 1;   ///< basic_train
+  int64_t max_steps = -1;
+  double learning_rate = 0;  ///< 0: the run's learning_rate
+  std::string optimizer;     ///< empty: the run's training_optimizer
+};
+
+/// [search.strategy.hw_runner.<name>]: params, flops, bops, model_size, average_bitwidth,
+/// latency; options such as compare_to.
+struct HardwareRunner {
+  std::string name;
+  nlohmann::json options = nlohmann::json::object();
+};
+
+struct SearchConfig {
+  std::string space_name;  ///< graph/quantize/mixed_precision_ptq, ...
+  nlohmann::ordered_json space_setup = nlohmann::ordered_json::object();
+  nlohmann::ordered_json space_seed = nlohmann::ordered_json::object();
+  std::string strategy = "optuna";
+  bool eval_mode = true;
+  std::vector<SoftwareRunner> sw_runners;
+  std::vector<HardwareRunner> hw_runners;
+  SearchSetup setup;
+  std::vector<MetricSpec> metrics;  ///< sorted by name (as MASE)
+  std::map<std::string, double> constraints;  ///< [search.strategy.constraints] max_<metric> = limit
+
+  nlohmann::ordered_json to_json() const;
+};
+
+/// Names of the software and hardware metrics runners can produce.
+const std::vector<std::string>& software_metric_names();
+const std::vector<std::string>& hardware_metric_names();
+
+/// Reads `[search]`; throws ConfigError naming the table and key for unknown keys, wrong types,
+/// unknown runners, samplers or pruners, metrics no runner produces, and bad values.
+SearchConfig read_search_config(const nlohmann::ordered_json& search);
+
+}  // namespace chop::flow

@@ -1,0 +1,56 @@
+// `chop search`: a study whose trials transform, train / evaluate and measure a model.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chop/flow/search_config.h"
+#include "chop/search/frozen_trial.h"
+#include "chop/support/run_config.h"
+
+namespace chop::flow {
+
+struct SearchRunOptions {
+  RunConfig run;                          ///< resolved run settings (model, dataset, seed ...)
+  SearchConfig search;                    ///< resolved [search]
+  nlohmann::ordered_json toml = nlohmann::ordered_json::object();  ///< the whole config
+  bool progress = true;
+  /// Where trials are stored: "" = sqlite:///<search_ckpts>/study.db; "memory"; sqlite:///...;
+  /// postgresql://... (several machines).
+  std::string storage_url;
+  std::string study_name;  ///< "" = the project name
+  bool resume = false;     ///< continue the study of that name to n_trials COMPLETE trials
+  /// A worker process started by --n-workers (or on another machine): runs trials of a shared
+  /// study until it has n_trials COMPLETE trials; writes no final outputs.
+  bool worker = false;
+  /// Called every this many finished trials to refresh outputs during a long search (0: off).
+  int64_t report_every = 0;
+  /// Called with the results directory whenever outputs are (re)written (the HTML report).
+  std::function<void(const std::string& out_dir)> on_outputs;
+};
+
+struct SearchOutcome {
+  std::string out_dir;                              ///< .../software/search_ckpts
+  std::vector<search::FrozenTrialPtr> trials;       ///< all, number order
+  std::vector<search::FrozenTrialPtr> best;         ///< best trial(s) / Pareto front
+  std::string best_ckpt;                            ///< checkpoint of the first best trial
+  std::string table;                                ///< MASE's "Best trial(s)" table
+  double seconds = 0;
+};
+
+/// Runs the whole search: data, base graph, space, study, trials, outputs (log.json, best.json,
+/// trials.csv, resolved_config.json, best.ckpt). Throws ConfigError for bad configs; failing
+/// trials are recorded FAIL and the search goes on.
+SearchOutcome run_search(const SearchRunOptions& options);
+
+/// Asks the running search (if any) to start no new trials: the first Ctrl-C. Safe to call
+/// from a signal handler.
+void request_search_stop();
+
+/// MASE's table: index, number, software_metrics, hardware_metrics, scaled_metrics (3 places).
+std::string best_trials_table(const std::vector<search::FrozenTrialPtr>& best);
+
+}  // namespace chop::flow

@@ -1,0 +1,197 @@
+// The quantize transform (MASE's format, by type or by name) and summarize_quantization.
+#include "chop/passes/quantize.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "chop/quant/format.h"
+#include "chop/support/error.h"
+#include "chop/support/strings.h"
+#include "chop/support/table.h"
+
+namespace chop::passes {
+namespace {
+
+using ir::OpKind;
+
+const std::vector<std::string> kQuantizableTypes{"linear", "conv2d", "relu", "add"};
+
+// An integer key that may be "NA" or absent (both: -1).
+int64_t int_or_na(OptionReader& r, const std::string& key, const std::string& help) {
+  r.document(key, help, "NA");
+  const auto& t = r.table();
+  if (!t.contains(key) || t[key] == "NA") return -1;
+  CHOP_CHECK(t[key].is_number_integer(), ConfigError, "{}: {} must be an integer or \"NA\", but got {}",
+             r.owner(), key, t[key].dump());
+  return t[key].get<int64_t>();
+}
+
+ir::Precision read_tensor(OptionReader& r, const std::string& name, const std::string& t) {
+  int64_t width = int_or_na(r, t + "_width", "bits of " + t + " (NA: stays float32)");
+  int64_t frac = int_or_na(r, t + "_frac_width", "integer: fraction bits of " + t + " (NA: width // 2)");
+  int64_t exp = int_or_na(r, t + "_exponent_width", "minifloat: exponent bits of " + t);
+  int64_t bias = int_or_na(r, t + "_exponent_bias", "minifloat: exponent bias of " + t + " (NA: 2^(e-1) - 1)");
+  if (width < 0 || name == "NA") return {};
+  CHOP_CHECK(width >= 1, ConfigError, "{}: {}_width must be >= 1, but got {}", r.owner(), t, width);
+  ir::Precision p;
+  if (name == "integer") {
+    p = quant::integer_precision(width, frac < 0 ? width / 2 : frac);
+  } else {
+    CHOP_CHECK(exp >= 1, ConfigError, "{}: minifloat needs {}_exponent_width", r.owner(), t);
+    p = quant::minifloat_precision(width, exp, bias < 0 ? quant::default_exponent_bias(exp) : bias);
+  }
+  quant::check_precision(p, r.owner() + " " + t);
+  return p;
+}
+
+// One `<target> = { config = {...} }` entry; the default's docs go to `parent`.
+QuantConfig read_target(OptionReader& parent, const std::string& key) {
+  const auto& t = parent.table();
+  const nlohmann::ordered_json& entry = t.contains(key) ? t[key] : nlohmann::ordered_json::object();
+  CHOP_CHECK(entry.is_object(), ConfigError, "{} must be a table", parent.child(key));
+  for (const auto& item : entry.items())
+    CHOP_CHECK(item.key() == "config", ConfigError, "{}",
+               unknown_name_message("key of " + parent.child(key), item.key(), {"config"}));
+  OptionReader r(entry.value("config", nlohmann::ordered_json::object()), parent.child(key + ".config"));
+  QuantConfig c;
+  c.name = r.get_string("name", c.name, "number format (NA: not quantized)",
+                        {"integer", "minifloat", "NA"});
+  c.bypass = r.get_bool("bypass", c.bypass, "leave the node unquantized");
+  c.data_in = read_tensor(r, c.name, "data_in");
+  c.weight = read_tensor(r, c.name, "weight");
+  c.bias = read_tensor(r, c.name, "bias");
+  r.finish();
+  if (key == "default")
+    for (const auto& d : r.docs()) parent.document("<target>.config." + d.key, d.help, d.default_value);
+  return c;
+}
+
+// Sets one tensor's precision, recording the change.
+bool set_precision(ir::Node& n, const char* tensor, ir::Precision& slot, const ir::Precision& p) {
+  if (slot == p) return false;
+  n.info["quantize"][tensor] = {{"from", slot.to_string()}, {"to", p.to_string()}};
+  slot = p;
+  return true;
+}
+
+}  // namespace
+
+bool is_quantizable(OpKind op) {
+  switch (op) {
+    case OpKind::Linear:
+    case OpKind::Conv2d:
+    case OpKind::Relu:
+    case OpKind::Add:
+      return true;
+    case OpKind::Input:
+    case OpKind::Output:
+    case OpKind::BatchNorm1d:
+    case OpKind::BatchNorm2d:
+    case OpKind::MaxPool2d:
+    case OpKind::AvgPool2d:
+    case OpKind::AdaptiveAvgPool2d:
+    case OpKind::Flatten:
+    case OpKind::Dropout:
+      return false;
+  }
+  CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(op));
+}
+
+QuantizeOptions QuantizeOptions::read(OptionReader& r) {
+  QuantizeOptions o;
+  o.by = r.get_string("by", o.by, "what target tables name: op types or node names", {"type", "name"});
+  o.report = r.get_bool("report", o.report, "append summarize_quantization's table to the report");
+  r.document("default", "a table whose config applies to every quantizable node not targeted");
+  o.default_config = read_target(r, "default");
+  for (const auto& key : r.take_rest()) {
+    CHOP_CHECK(r.table()[key].is_object(), ConfigError, "{}",
+               unknown_name_message("option of " + r.owner(), key, {"by", "report", "default"}) +
+                   " (or a table named after an op type or node)");
+    if (o.by == "type")
+      CHOP_CHECK(std::find(kQuantizableTypes.begin(), kQuantizableTypes.end(), key) !=
+                     kQuantizableTypes.end(),
+                 ConfigError, "{} has by = \"type\": '{}' is not an op chop quantizes ({})",
+                 r.owner(), key, join(kQuantizableTypes));
+    o.targets.emplace_back(key, read_target(r, key));
+  }
+  return o;
+}
+
+QuantConfig integer_config(int64_t data_in_width, int64_t weight_width, int64_t bias_width,
+                           int64_t frac_width) {
+  auto p = [&](int64_t w) {
+    ir::Precision q = quant::integer_precision(w, frac_width < 0 ? w / 2 : frac_width);
+    quant::check_precision(q, "integer_config");
+    return q;
+  };
+  QuantConfig c;
+  c.name = "integer";
+  c.data_in = p(data_in_width);
+  c.weight = p(weight_width);
+  c.bias = p(bias_width);
+  return c;
+}
+
+std::vector<std::string> quantize_graph(ir::Graph& g, const QuantizeOptions& o) {
+  std::map<std::string, const QuantConfig*> by_key;
+  for (const auto& [key, config] : o.targets) {
+    by_key[key] = &config;
+    if (o.by != "name") continue;
+    const ir::Node& n = g.node(key);
+    CHOP_CHECK(is_quantizable(n.op), GraphError,
+               "quantize: node '{}' is a {}; chop quantizes {}", key, ir::op_name(n.op),
+               join(kQuantizableTypes));
+  }
+  std::vector<std::string> changed;
+  for (auto& n : g.nodes()) {
+    if (!is_quantizable(n.op)) continue;
+    auto it = by_key.find(o.by == "name" ? n.name : ir::op_name(n.op));
+    const QuantConfig& c = it == by_key.end() ? o.default_config : *it->second;
+    if (!c.applies()) continue;
+    bool any = set_precision(n, "data_in", n.meta.data_in, c.data_in);
+    if (n.op == OpKind::Linear || n.op == OpKind::Conv2d) {
+      any = set_precision(n, "weight", n.meta.weight, c.weight) || any;
+      if (n.attrs.bias) any = set_precision(n, "bias", n.meta.bias, c.bias) || any;
+    }
+    if (any) changed.push_back(n.name);
+  }
+  return changed;
+}
+
+PassResult QuantizePass::run(ir::Graph& g, const QuantizeOptions& o, PassContext& ctx) const {
+  std::vector<std::string> changed = quantize_graph(g, o);
+  PassResult r;
+  r.changed = changed.empty() ? 0u : unsigned{kPrecision};
+  r.info["changed"] = changed;
+  r.report = fmt::format("quantized {} node(s){}{}\n", changed.size(), changed.empty() ? "" : ": ",
+                         join(changed));
+  if (o.report) r.report += SummarizeQuantizationPass{}.run(g, {}, ctx).report;
+  return r;
+}
+
+PassResult SummarizeQuantizationPass::run(ir::Graph& g, const NoOptions&, PassContext&) const {
+  Table nodes({"node", "op", "tensor", "from", "to"});
+  std::map<std::string, std::pair<int, int>> per_op;  // op -> (total, changed)
+  PassResult r;
+  for (const auto& n : g.nodes()) {
+    if (!is_quantizable(n.op)) continue;
+    auto& counts = per_op[ir::op_name(n.op)];
+    ++counts.first;
+    if (!n.info.contains("quantize")) continue;
+    ++counts.second;
+    for (const auto& [tensor, change] : n.info["quantize"].items()) {
+      nodes.add_row({n.name, ir::op_name(n.op), tensor, change["from"], change["to"]});
+      r.info["nodes"][n.name][tensor] = change["to"];
+    }
+  }
+  Table ops({"op", "total", "changed", "unchanged"});
+  for (const auto& [op, c] : per_op) {
+    ops.add_row({op, std::to_string(c.first), std::to_string(c.second), std::to_string(c.first - c.second)});
+    r.info["ops"][op] = {{"total", c.first}, {"changed", c.second}};
+  }
+  r.report = ops.render() + nodes.render();
+  return r;
+}
+
+}  // namespace chop::passes

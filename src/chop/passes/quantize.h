@@ -1,0 +1,51 @@
+// The quantize transform (MASE's format, by type or by name) and summarize_quantization.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chop/passes/pass.h"
+
+namespace chop::passes {
+
+/// One target's `config` table, resolved to precisions. name = "integer" | "minifloat" | "NA".
+/// integer: <t>_width, <t>_frac_width ("NA" or absent: width // 2) for t in data_in, weight,
+/// bias; minifloat: <t>_width, <t>_exponent_width, <t>_exponent_bias (absent: 2^(e-1) - 1).
+/// A tensor without a width stays float32. bypass = true leaves the node untouched.
+struct QuantConfig {
+  std::string name = "NA";
+  bool bypass = false;
+  ir::Precision data_in, weight, bias;
+
+  bool applies() const { return name != "NA" && !bypass; }
+};
+
+/// `[passes.quantize]`: by = "type" (keys linear, conv2d, relu, add) or "name" (node names);
+/// `default.config` applies to every other quantizable node; report = true adds the summary.
+struct QuantizeOptions {
+  std::string by = "type";
+  bool report = false;
+  QuantConfig default_config;
+  std::vector<std::pair<std::string, QuantConfig>> targets;  ///< in file order
+
+  static QuantizeOptions read(OptionReader& r);
+};
+
+/// An integer config: every tensor at [width, frac_width] (frac_width < 0: width // 2).
+QuantConfig integer_config(int64_t data_in_width, int64_t weight_width, int64_t bias_width,
+                           int64_t frac_width = -1);
+
+/// The ops the runtime quantizes: linear, conv2d, relu (unsigned input), add.
+bool is_quantizable(ir::OpKind op);
+
+/// Sets node precisions as options say (linear/conv2d: data_in, weight, bias; relu/add:
+/// data_in) and records each change in node.info["quantize"] = {tensor: {from, to}}.
+/// Returns the nodes changed. Throws GraphError for an unknown node or a node chop cannot
+/// quantize named by name.
+std::vector<std::string> quantize_graph(ir::Graph& g, const QuantizeOptions& options);
+
+CHOP_DECLARE_PASS(QuantizePass, QuantizeOptions);
+CHOP_DECLARE_PASS(SummarizeQuantizationPass, NoOptions);
+
+}  // namespace chop::passes

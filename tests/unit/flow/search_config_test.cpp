@@ -1,0 +1,114 @@
+// [search] tables: typed reading, errors, and the spaces they describe.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "chop/flow/search_config.h"
+#include "chop/flow/search_space.h"
+#include "chop/models/zoo.h"
+#include "chop/search/study.h"
+#include "chop/support/error.h"
+#include "chop/support/toml.h"
+
+using namespace chop;
+using namespace chop::flow;
+
+namespace {
+
+nlohmann::ordered_json config_file(const std::string& name) {
+  return load_toml(std::string(CHOP_SOURCE_DIR) + "/configs/" + name);
+}
+
+size_t grid_size(const SearchSpace& s) {
+  size_t n = 1;
+  for (const auto& [name, choices] : s.parameters()) n *= choices.size();
+  return n;
+}
+
+}  // namespace
+
+TEST(SearchConfig, ReadsLab3Config) {
+  auto c = read_search_config(config_file("lab3_quantize_tpe.toml")["search"]);
+  EXPECT_EQ(c.space_name, "graph/quantize/mixed_precision_ptq");
+  EXPECT_EQ(c.setup.n_trials, 20);
+  EXPECT_EQ(c.setup.sampler, "tpe");
+  ASSERT_EQ(c.metrics.size(), 2u);
+  EXPECT_EQ(c.metrics[0].name, "accuracy");  // sorted by name, as MASE
+  EXPECT_EQ(c.metrics[1].name, "average_bitwidth");
+  EXPECT_DOUBLE_EQ(c.metrics[1].scale, 0.2);
+  EXPECT_EQ(c.metrics[1].direction, "minimize");
+  EXPECT_EQ(c.sw_runners.at(0).name, "basic_evaluation");
+  EXPECT_EQ(c.sw_runners.at(0).num_samples, 512);
+  EXPECT_EQ(c.hw_runners.at(0).name, "average_bitwidth");
+}
+
+TEST(SearchConfig, Lab3SpaceHas18Configurations) {
+  auto c = read_search_config(config_file("lab3_quantize_bruteforce.toml")["search"]);
+  auto space = make_search_space(c, models::build_model("jsc-tiny"));
+  auto params = space->parameters();
+  ASSERT_EQ(params.size(), 3u);  // data_in_width, weight_width, bias_width ("NA" lists are fixed)
+  EXPECT_EQ(params[0].first, "seq_blocks_2/config/data_in_width");
+  EXPECT_EQ(grid_size(*space), 18u);
+}
+
+TEST(SearchConfig, SampleGivesMaseQuantizeTable) {
+  auto c = read_search_config(config_file("lab3_quantize_tpe.toml")["search"]);
+  auto space = make_search_space(c, models::build_model("jsc-tiny"));
+  search::Study study(search::StudyOptions().with_sampler(search::make_sampler("random", 1)));
+  auto trial = study.ask();
+  auto tables = space->sample(trial);
+  ASSERT_TRUE(tables.contains("quantize"));
+  const auto& q = tables["quantize"];
+  EXPECT_EQ(q["by"], "name");
+  EXPECT_EQ(q["default"]["config"]["name"], "NA");
+  EXPECT_EQ(q["seq_blocks_2"]["config"]["name"], "integer");
+  EXPECT_EQ(q["seq_blocks_2"]["config"]["weight_frac_width"], "NA");
+  int w = q["seq_blocks_2"]["config"]["weight_width"];
+  EXPECT_TRUE(w == 2 || w == 4 || w == 8);
+}
+
+TEST(SearchConfig, ChannelSpaceFindsWidthGroups) {
+  EXPECT_EQ(width_nodes(models::build_model("jsc-three-linear-relu")),
+            (std::vector<std::string>{"seq_blocks_2", "seq_blocks_4"}));
+  auto vgg = width_nodes(models::build_model("vgg7"));
+  EXPECT_EQ(vgg.size(), 8u);  // six convs and the two hidden Linears; last_layer is fixed
+  EXPECT_EQ(vgg.front(), "feature_layers_0");
+  EXPECT_EQ(vgg.back(), "classifier_2");
+  auto c = read_search_config(config_file("lab4_channel_grid.toml")["search"]);
+  auto space = make_search_space(c, models::build_model("jsc-three-linear-relu"));
+  EXPECT_EQ(grid_size(*space), 5u);  // uniform: one multiplier
+}
+
+TEST(SearchConfig, ErrorsNameTheProblem) {
+  auto expect_error = [](const std::string& toml, const std::string& text) {
+    try {
+      read_search_config(parse_toml(toml, "s.toml")["search"]);
+      FAIL() << "no error for: " << toml;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  const std::string space = "[search.search_space]\nname='graph/architecture/channel'\n";
+  expect_error(space + "[search.strategy.setup]\nsampler='tpf'\n", "unknown sampler 'tpf'");
+  expect_error(space + "[search.strategy.setup]\nn_trails=3\n", "n_trails");
+  expect_error(space + "[search.strategy.metrics]\nflops.scale=1\n", "no runner produces metric 'flops'");
+  expect_error(space + "[search.strategy.sw_runner.magic]\n", "unknown software runner 'magic'");
+  expect_error(space + "[search.strategy.hw_runner.energy]\n", "unknown hardware runner 'energy'");
+  expect_error("[search.strategy]\nname='optuna'\n", "[search.search_space] is missing");
+  auto c = read_search_config(parse_toml(space + "[search.strategy.setup]\nn_trials=1\n", "s.toml")["search"]);
+  c.space_name = "graph/nothing";
+  EXPECT_THROW(make_search_space(c, models::build_model("jsc-tiny")), ConfigError);
+}
+
+TEST(SearchConfig, UnknownSeedNodeIsAnError) {
+  auto toml = parse_toml(
+      "[search.search_space]\nname='graph/quantize/mixed_precision_ptq'\n"
+      "[search.search_space.seed.seq_blocks_9.config]\nname=['integer']\n", "s.toml");
+  auto c = read_search_config(toml["search"]);
+  try {
+    make_search_space(c, models::build_model("jsc-tiny"));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown node 'seq_blocks_9'"), std::string::npos) << e.what();
+  }
+}
