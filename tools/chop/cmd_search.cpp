@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "chop/flow/search_run.h"
+#include "chop/report/html.h"
 #include "chop/support/error.h"
 #include "commands.h"
 #include "run_flags.h"
@@ -105,6 +106,8 @@ void add_search_command(CLI::App& app) {
       o.progress = false;
     }
     if (o.worker) o.progress = false;
+    std::string report_path;
+    o.on_outputs = [&report_path](const std::string& dir) { report_path = report::write_report(dir); };
     std::signal(SIGINT, on_sigint);
     auto outcome = flow::run_search(o);
     if (o.worker) return;
@@ -112,6 +115,7 @@ void add_search_command(CLI::App& app) {
     std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.trials.size(),
                              outcome.seconds, outcome.out_dir);
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
+    std::cout << "report: " << report_path << "\n";
   });
 }
 

@@ -16,5 +16,6 @@ void add_bench_command(CLI::App& app);
 void add_search_command(CLI::App& app);
 /// Remembers argv so `chop search --n-workers` can start copies of this command.
 void set_process_args(int argc, char** argv);
+void add_report_command(CLI::App& app);
 
 }  // namespace chop::cli

@@ -129,6 +129,10 @@ void write_outputs(search::Study& study, const std::string& out_dir, const Searc
                    bool final, SearchOutcome* outcome = nullptr) {
   auto trials = study.trials();
   auto best = study.best_trials();
+  // A de-duplicated trial repeats an earlier one's result: list the original only.
+  best.erase(std::remove_if(best.begin(), best.end(),
+                            [](const auto& t) { return t->user_attrs.count("dedup_of") > 0; }),
+             best.end());
   std::sort(best.begin(), best.end(), [](const auto& a, const auto& b) { return a->number < b->number; });
   Json log = Json::array(), best_j = Json::array();
   for (const auto& t : trials) log.push_back(trial_json(*t));
