@@ -81,8 +81,8 @@ void add_search_command(CLI::App& app) {
   cmd->add_option("--n-workers", a->n_workers, "Worker processes sharing the study (this machine)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--report-every", a->report_every, "Refresh the outputs and report every N trials");
-  cmd->add_flag("--worker", a->worker, "Run as one worker of a shared study (no final outputs)")
-      ->group("");  // used by --n-workers; also usable on other machines
+  // Started by --n-workers, or by hand on other machines sharing a PostgreSQL study.
+  cmd->add_flag("--worker", a->worker, "Run as one worker of a shared study (no final outputs)");
   cmd->callback([flags, a] {
     CHOP_CHECK(!flags->config_path.empty(), ConfigError,
                "chop search needs --config FILE.toml with a [search] table (see configs/)");
