@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <optional>
 
 #include "chop/data/data_module.h"
@@ -231,7 +232,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   bool shared = o.resume || o.worker;
   so.load_if_exists = shared;
   if (!o.study_name.empty()) so.name = o.study_name;
-  if (storage_url != "memory") so.with_heartbeat(10, 60);  // dead workers' trials become FAIL
+  if (storage_url != "memory") so.with_heartbeat(2, 10);  // a dead worker's trial: FAIL after 10 s
   CHOP_CHECK(!o.worker || search::canonical_sampler_name(cfg.setup.sampler) != "grid", ConfigError,
              "the grid sampler runs in one process: use n_jobs for parallel trials, not workers");
   const auto& sw_metrics = software_metric_names();
@@ -338,6 +339,16 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     throw;
   }
   g_running_study = nullptr;
+  if (!o.worker && study.heartbeats_on()) {
+    // Trials left RUNNING by a dead process become FAIL once their heartbeat is stale; wait for
+    // that (at most the grace period) so the stored study ends with no phantom RUNNING trial.
+    auto running = [&] { return study.trials(std::vector<search::TrialState>{search::TrialState::Running}).size(); };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(12);
+    while (running() > 0 && std::chrono::steady_clock::now() < deadline) {
+      study.fail_stale_trials();
+      if (running() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
   if (bar) {
     bar->update(n_done);
     bar->finish();

@@ -129,13 +129,14 @@ class Study {
   /// Marks RUNNING trials whose heartbeat is older than `grace_seconds` (default: the options'
   /// grace period) FAIL, retries them if max_retry allows, and returns their numbers.
   std::vector<int64_t> fail_stale_trials(std::optional<double> grace_seconds = std::nullopt);
+  /// True when running trials record heartbeats (a shared storage).
+  bool heartbeats_on() const { return options_.heartbeat_interval_seconds > 0; }
 
   /// Number of an earlier COMPLETE trial with exactly these internal params, if any.
   std::optional<int64_t> find_duplicate(const std::map<std::string, double>& params) const;
 
  private:
   FrozenTrialPtr run_trial(Trial& trial, const Objective& objective);
-  bool heartbeats_on() const { return options_.heartbeat_interval_seconds > 0; }
   void start_heartbeat(int64_t trial_id);
   void stop_heartbeat(int64_t trial_id);
   void heartbeat_loop();
