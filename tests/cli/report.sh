@@ -93,3 +93,14 @@ if [ -s "$WORK/report.png" ]; then
 else
   fail "no screenshot written"
 fi
+
+# A study read back from its SQLite storage (chop report --storage --study-name).
+ok "$CHOP" data synth jsc --out st.h5 --rows 2000 --seed 0
+ok "$CHOP" train jsc-tiny jsc --data-path st.h5 --max-epochs 1 --project st
+ok "$CHOP" search --config "$(dirname "$CASE")/../../configs/lab3_quantize_bruteforce_synth.toml" --data-path st.h5 --load mase_output/st/software/training_ckpts/best.ckpt --project stq
+has "report: mase_output/stq/software/search_ckpts/report.html"
+ok "$CHOP" report --storage sqlite:///mase_output/stq/software/search_ckpts/study.db --study-name stq --out from_db.html
+has "report: from_db.html"
+grep -q "seq_blocks_2/config/weight_width" from_db.html && pass || fail "report from storage lacks the study's params"
+fails "unknown study 'nope'" "$CHOP" report --storage sqlite:///mase_output/stq/software/search_ckpts/study.db --study-name nope
+fails "one of them" "$CHOP" report

@@ -2,7 +2,13 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "chop/flow/search_run.h"
 #include "chop/report/html.h"
+#include "chop/support/error.h"
 #include "commands.h"
 
 namespace chop::cli {
@@ -11,16 +17,28 @@ void add_report_command(CLI::App& app) {
   struct ReportArgs {
     std::string results_dir;
     std::string out;
+    std::string storage, study_name;
   };
   auto a = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand(
       "report", "Write a self-contained HTML report (interactive plots, best trials, resolved config) of a search");
   cmd->add_option("results_dir", a->results_dir,
-                  "A search's results directory (<project>/software/search_ckpts) or its project directory")
-      ->required();
+                  "A search's results directory (<project>/software/search_ckpts) or its project directory");
   cmd->add_option("--out", a->out, "HTML file to write (default: RESULTS_DIR/report.html)");
+  cmd->add_option("--storage", a->storage, "Read the study from this storage (sqlite:///f.db, postgresql://...)");
+  cmd->add_option("--study-name", a->study_name, "Study to read from --storage");
   cmd->callback([a] {
-    std::string path = report::write_report(a->results_dir, a->out);
+    CHOP_CHECK(a->results_dir.empty() != a->storage.empty(), ConfigError,
+               "chop report takes RESULTS_DIR or --storage URL --study-name NAME (one of them)");
+    std::string dir = a->results_dir;
+    if (!a->storage.empty()) {
+      CHOP_CHECK(!a->study_name.empty(), ConfigError, "--storage needs --study-name");
+      dir = (std::filesystem::temp_directory_path() / ("chop_report_" + std::to_string(::getpid()))).string();
+      flow::export_study(a->storage, a->study_name, dir);
+      if (a->out.empty()) a->out = a->study_name + "_report.html";
+    }
+    std::string path = report::write_report(dir, a->out);
+    if (!a->storage.empty()) std::filesystem::remove_all(dir);
     std::cout << "report: " << path << "\n";
   });
 }

@@ -249,6 +249,8 @@ SearchOutcome run_search(const SearchRunOptions& o) {
                                   "another --project / --study-name", e.what(), storage_url));
   }
   search::Study& study = *study_ptr;
+  study.storage().set_study_user_attr(study.study_id(), "resolved_config",
+                                      nlohmann::json::parse(resolved.dump()));
 
   const SoftwareRunner& sw = cfg.sw_runners.front();
   auto objective = [&](search::Trial& trial) -> std::vector<double> {
@@ -358,6 +360,28 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   if (o.worker) return outcome;
   write_outputs(study, outcome.out_dir, o, /*final=*/true, &outcome);
   return outcome;
+}
+
+void export_study(const std::string& storage_url, const std::string& study_name,
+                  const std::string& out_dir) {
+  auto storage = search::make_storage(storage_url);
+  auto names = storage->get_all_study_names();
+  CHOP_CHECK(std::find(names.begin(), names.end(), study_name) != names.end(), SearchError, "{}",
+             unknown_name_message("study", study_name, names) + " (storage " + storage_url + ")");
+  int64_t id = storage->get_study_id(study_name);
+  search::StudyOptions so;
+  so.name = study_name;
+  so.storage = storage;
+  so.directions = storage->get_study_directions(id);
+  so.load_if_exists = true;
+  so.sampler = search::make_sampler("random", 0);
+  search::Study study(so);
+  auto attrs = storage->get_study_user_attrs(id);
+  Json resolved = attrs.count("resolved_config") ? Json::parse(attrs.at("resolved_config").dump())
+                                                  : Json{{"study", study_name}};
+  write_file_atomically(out_dir + "/resolved_config.json", resolved.dump(2) + "\n");
+  const SearchRunOptions defaults;
+  write_outputs(study, out_dir, defaults, /*final=*/false);
 }
 
 }  // namespace chop::flow

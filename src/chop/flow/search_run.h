@@ -50,6 +50,12 @@ SearchOutcome run_search(const SearchRunOptions& options);
 /// from a signal handler.
 void request_search_stop();
 
+/// Writes a stored study's results (log.json, best.json, trials.csv, resolved_config.json) into
+/// out_dir, as `chop search` does, so `chop report` can read a study from SQLite or PostgreSQL.
+/// ConfigError for a bad URL; SearchError when the study does not exist.
+void export_study(const std::string& storage_url, const std::string& study_name,
+                  const std::string& out_dir);
+
 /// MASE's table: index, number, software_metrics, hardware_metrics, scaled_metrics (3 places).
 std::string best_trials_table(const std::vector<search::FrozenTrialPtr>& best);
 
