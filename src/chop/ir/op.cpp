@@ -11,10 +11,11 @@ struct OpInfo {
   const char* name;
   int arity;
   const char* torch_class;
+  bool quantizable;
 };
 
 constexpr std::array<OpInfo, kNumOps> kOps = {{
-#define CHOP_OP(kind, name, arity, torch_class) {name, arity, torch_class},
+#define CHOP_OP(kind, name, arity, torch_class, quantizable) {name, arity, torch_class, quantizable},
 #include "chop/ir/ops.def"
 #undef CHOP_OP
 }};
@@ -26,6 +27,7 @@ const OpInfo& info(OpKind op) { return kOps[static_cast<size_t>(op)]; }
 const char* op_name(OpKind op) { return info(op).name; }
 int op_arity(OpKind op) { return info(op).arity; }
 const char* op_torch_class(OpKind op) { return info(op).torch_class; }
+bool op_quantizable(OpKind op) { return info(op).quantizable; }
 
 OpKind parse_op(const std::string& name) {
   for (size_t i = 0; i < kOps.size(); ++i)

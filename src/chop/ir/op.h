@@ -9,13 +9,13 @@
 namespace chop::ir {
 
 enum class OpKind {
-#define CHOP_OP(kind, name, arity, torch_class) kind,
+#define CHOP_OP(kind, name, arity, torch_class, quantizable) kind,
 #include "chop/ir/ops.def"
 #undef CHOP_OP
 };
 
 inline constexpr int kNumOps = 0
-#define CHOP_OP(kind, name, arity, torch_class) +1
+#define CHOP_OP(kind, name, arity, torch_class, quantizable) +1
 #include "chop/ir/ops.def"
 #undef CHOP_OP
     ;
@@ -26,6 +26,8 @@ const char* op_name(OpKind op);
 int op_arity(OpKind op);
 /// The PyTorch module class shown by report_graph ("" for ops that are not modules).
 const char* op_torch_class(OpKind op);
+/// True for ops whose inputs (and weights) the runtime can quantize: linear, conv2d, relu, add.
+bool op_quantizable(OpKind op);
 /// Parses a MASE op name; throws GraphError listing known names when unknown.
 OpKind parse_op(const std::string& name);
 /// All op names in ops.def order.

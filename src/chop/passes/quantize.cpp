@@ -77,27 +77,6 @@ bool set_precision(ir::Node& n, const char* tensor, ir::Precision& slot, const i
 
 }  // namespace
 
-bool is_quantizable(OpKind op) {
-  switch (op) {
-    case OpKind::Linear:
-    case OpKind::Conv2d:
-    case OpKind::Relu:
-    case OpKind::Add:
-      return true;
-    case OpKind::Input:
-    case OpKind::Output:
-    case OpKind::BatchNorm1d:
-    case OpKind::BatchNorm2d:
-    case OpKind::MaxPool2d:
-    case OpKind::AvgPool2d:
-    case OpKind::AdaptiveAvgPool2d:
-    case OpKind::Flatten:
-    case OpKind::Dropout:
-      return false;
-  }
-  CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(op));
-}
-
 QuantizeOptions QuantizeOptions::read(OptionReader& r) {
   QuantizeOptions o;
   o.by = r.get_string("by", o.by, "what target tables name: op types or node names", {"type", "name"});
@@ -139,13 +118,13 @@ std::vector<std::string> quantize_graph(ir::Graph& g, const QuantizeOptions& o) 
     by_key[key] = &config;
     if (o.by != "name") continue;
     const ir::Node& n = g.node(key);
-    CHOP_CHECK(is_quantizable(n.op), GraphError,
+    CHOP_CHECK(ir::op_quantizable(n.op), GraphError,
                "quantize: node '{}' is a {}; chop quantizes {}", key, ir::op_name(n.op),
                join(kQuantizableTypes));
   }
   std::vector<std::string> changed;
   for (auto& n : g.nodes()) {
-    if (!is_quantizable(n.op)) continue;
+    if (!ir::op_quantizable(n.op)) continue;
     auto it = by_key.find(o.by == "name" ? n.name : ir::op_name(n.op));
     const QuantConfig& c = it == by_key.end() ? o.default_config : *it->second;
     if (!c.applies()) continue;
@@ -175,7 +154,7 @@ PassResult SummarizeQuantizationPass::run(ir::Graph& g, const NoOptions&, PassCo
   std::map<std::string, std::pair<int, int>> per_op;  // op -> (total, changed)
   PassResult r;
   for (const auto& n : g.nodes()) {
-    if (!is_quantizable(n.op)) continue;
+    if (!ir::op_quantizable(n.op)) continue;
     auto& counts = per_op[ir::op_name(n.op)];
     ++counts.first;
     if (!n.info.contains("quantize")) continue;

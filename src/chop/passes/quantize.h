@@ -36,8 +36,6 @@ struct QuantizeOptions {
 QuantConfig integer_config(int64_t data_in_width, int64_t weight_width, int64_t bias_width,
                            int64_t frac_width = -1);
 
-/// The ops the runtime quantizes: linear, conv2d, relu (unsigned input), add.
-bool is_quantizable(ir::OpKind op);
 
 /// Sets node precisions as options say (linear/conv2d: data_in, weight, bias; relu/add:
 /// data_in) and records each change in node.info["quantize"] = {tensor: {from, to}}.

@@ -15,33 +15,12 @@ using ir::OpKind;
 
 namespace {
 
-bool quantizable(OpKind op) {
-  switch (op) {
-    case OpKind::Linear:
-    case OpKind::Conv2d:
-    case OpKind::Relu:
-    case OpKind::Add:
-      return true;
-    case OpKind::Input:
-    case OpKind::Output:
-    case OpKind::BatchNorm1d:
-    case OpKind::BatchNorm2d:
-    case OpKind::MaxPool2d:
-    case OpKind::AvgPool2d:
-    case OpKind::AdaptiveAvgPool2d:
-    case OpKind::Flatten:
-    case OpKind::Dropout:
-      return false;
-  }
-  CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(op));
-}
-
 /// Whether forward must quantize node n; throws GraphError for a precision it cannot apply.
 bool needs_quantization(const ir::Node& n) {
   const ir::CommonMeta& m = n.meta;
   bool any = !m.data_in.is_float32() || !m.weight.is_float32() || !m.bias.is_float32();
   if (!any) return false;
-  CHOP_CHECK(quantizable(n.op), GraphError,
+  CHOP_CHECK(ir::op_quantizable(n.op), GraphError,
              "node '{}' ({}) has a quantized precision, but only linear, conv2d, relu and add "
              "are quantized at run time", n.name, ir::op_name(n.op));
   try {
