@@ -14,7 +14,7 @@ using namespace chop;
 int main(int argc, char** argv) {
   std::string which = argc > 1 ? argv[1] : "jsc";
   int threads = argc > 2 ? std::stoi(argv[2]) : 1;
-  torch::set_num_threads(threads);
+  runtime::set_threads(threads);
   bool jsc = which == "jsc";
   int64_t n = jsc ? 200000 : 60000;
   data::RawData raw;

@@ -34,7 +34,7 @@ std::string metrics_table(const train::ClassificationMetrics& m) {
 
 /// Device and threads of a resolved run.
 torch::Device setup_device(const RunConfig& c) {
-  if (c.num_threads > 0) torch::set_num_threads(static_cast<int>(c.num_threads));
+  runtime::set_threads(c.num_threads);
   return runtime::parse_accelerator(c.accelerator);
 }
 

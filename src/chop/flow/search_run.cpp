@@ -191,7 +191,7 @@ std::string best_trials_table(const std::vector<search::FrozenTrialPtr>& best) {
 SearchOutcome run_search(const SearchRunOptions& o) {
   const RunConfig& run = o.run;
   const SearchConfig& cfg = o.search;
-  if (run.num_threads > 0) torch::set_num_threads(static_cast<int>(run.num_threads));
+  runtime::set_threads(run.num_threads);
   torch::Device device = runtime::parse_accelerator(run.accelerator);
   uint64_t seed = static_cast<uint64_t>(cfg.setup.seed >= 0 ? cfg.setup.seed : run.seed);
 

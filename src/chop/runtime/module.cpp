@@ -2,6 +2,8 @@
 #include "chop/runtime/module.h"
 
 #include <chrono>
+#include <dlfcn.h>
+
 #include <mutex>
 
 #include "chop/quant/format.h"
@@ -196,6 +198,14 @@ GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t se
   take(old_params, m->named_parameters());
   take(old_buffers, m->named_buffers());
   return m;
+}
+
+void set_threads(int64_t n) {
+  torch::set_num_threads(static_cast<int>(std::max<int64_t>(n, 1)));
+  if (n <= 1) return;
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(1);
 }
 
 torch::Device parse_accelerator(const std::string& name) {

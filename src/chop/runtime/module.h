@@ -58,6 +58,12 @@ GraphModule build_module(const ir::Graph& g, uint64_t seed,
 GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t seed,
                            bool inherit_resized);
 
+/// Threads for tensor work. n <= 1 (the default, 0): one LibTorch thread, and OpenBLAS keeps its
+/// own pool for the large matrix products. n > 1: n LibTorch threads with one OpenBLAS thread
+/// inside each, since both pools at once oversubscribe the cores (3x slower training measured
+/// on 2 cores).
+void set_threads(int64_t n);
+
 /// The device for --accelerator auto|cpu|gpu|cuda; throws ConfigError when a GPU is asked for
 /// and this LibTorch build has no usable CUDA device, or for an unknown name.
 torch::Device parse_accelerator(const std::string& name);
