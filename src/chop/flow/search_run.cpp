@@ -277,7 +277,6 @@ SearchOutcome run_search(const SearchRunOptions& o) {
       });
       if (pruned) throw search::TrialPruned();
     }
-    if (!cfg.eval_mode) m->train();
     auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples);
     nlohmann::json sw_j = nlohmann::json::object(), hw_j = nlohmann::json::object(),
                    scaled_j = nlohmann::json::object();
