@@ -29,16 +29,11 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
+/// One software metric by name, read from the metrics' own JSON field list.
 double software_metric(const train::ClassificationMetrics& m, const std::string& name) {
-  if (name == "loss") return m.loss;
-  if (name == "accuracy") return m.accuracy;
-  if (name == "precision_macro") return m.precision_macro;
-  if (name == "recall_macro") return m.recall_macro;
-  if (name == "f1_macro") return m.f1_macro;
-  if (name == "precision_weighted") return m.precision_weighted;
-  if (name == "recall_weighted") return m.recall_weighted;
-  if (name == "f1_weighted") return m.f1_weighted;
-  CHOP_ASSERT(false, "unknown software metric {}", name);
+  auto j = m.to_json(/*with_confusion=*/false);
+  CHOP_ASSERT(j.contains(name), "unknown software metric {}", name);
+  return j[name].get<double>();
 }
 
 data::SplitKind split_of(const std::string& data_loader) {
@@ -280,7 +275,8 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples);
     nlohmann::json sw_j = nlohmann::json::object(), hw_j = nlohmann::json::object(),
                    scaled_j = nlohmann::json::object();
-    for (const auto& name : sw_metrics) sw_j[name] = software_metric(metrics, name);
+    const auto all = metrics.to_json(/*with_confusion=*/false);
+    for (const auto& name : sw_metrics) sw_j[name] = all.at(name).get<double>();
     for (const auto& [k, v] : hardware_metrics(g, cfg.hw_runners, &m)) hw_j[k] = v;
     std::vector<double> values;
     double sum = 0;
