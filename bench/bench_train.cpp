@@ -1,5 +1,6 @@
 // Training-loop throughput: samples/s of the trainer's step (forward, loss, backward, fused
-// Adam) on in-memory data, one thread by default. Usage: bench_train [jsc|fmnist] [threads]
+// Adam) on in-memory data, one thread by default; `load`: seconds to load the real Fashion-MNIST
+// into a data module. Usage: bench_train [jsc|fmnist|load] [threads]
 #include <fmt/format.h>
 
 #include <chrono>
@@ -15,6 +16,14 @@ int main(int argc, char** argv) {
   std::string which = argc > 1 ? argv[1] : "jsc";
   int threads = argc > 2 ? std::stoi(argv[2]) : 1;
   runtime::set_threads(threads);
+  if (which == "load") {
+    auto start = std::chrono::steady_clock::now();
+    data::DataModule dm{data::DataOptions{}};  // fashion-mnist from the Debian package
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << fmt::format("{{\"bench\": \"load\", \"dataset\": \"fashion-mnist\", \"train\": {}, "
+                             "\"seconds\": {:.3f}}}\n", dm.train().size(), s);
+    return 0;
+  }
   bool jsc = which == "jsc";
   int64_t n = jsc ? 200000 : 60000;
   data::RawData raw;

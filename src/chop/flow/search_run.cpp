@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -34,6 +36,14 @@ double software_metric(const train::ClassificationMetrics& m, const std::string&
   auto j = m.to_json(/*with_confusion=*/false);
   CHOP_ASSERT(j.contains(name), "unknown software metric {}", name);
   return j[name].get<double>();
+}
+
+/// Fault injection for the crash-recovery tests: `CHOP_FAULT_KILL_AT_TRIAL=N` makes the process
+/// SIGKILL itself once trial N is RUNNING in storage, exactly as `kill -9` mid-trial would,
+/// without a test racing a poll loop against the search.
+void maybe_kill_at_trial(int64_t number) {
+  const char* env = std::getenv("CHOP_FAULT_KILL_AT_TRIAL");
+  if (env && *env && std::strtoll(env, nullptr, 10) == number) std::raise(SIGKILL);
 }
 
 data::SplitKind split_of(const std::string& data_loader) {
@@ -251,6 +261,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   auto objective = [&](search::Trial& trial) -> std::vector<double> {
     Json tables = space->sample(trial);
     trial.set_user_attr("config", nlohmann::json::parse(tables.dump()));
+    maybe_kill_at_trial(trial.number());
     ir::Graph g = apply_transforms(base, tables);
     auto m = loaded ? runtime::rebuild_module(g, **loaded, seed, /*inherit_resized=*/true)
                     : runtime::build_module(g, seed, device);

@@ -30,7 +30,7 @@ TEST_P(WorkerProcesses, FourWorkersShareOneStudyWithoutLosingTrials) {
   const std::string study = "four-workers";
   std::string script = "fail=0; pids=''; ";
   for (int w = 0; w < 4; ++w) {
-    script += fmt::format("'{}' '{}' {} 10 --seed {} --sleep-ms 2 --heartbeat 0.5 2>>'{}' & pids=\"$pids $!\"; ",
+    script += fmt::format("'{}' '{}' {} 10 --seed {} --sleep-ms 2 --heartbeat 0.5 --grace 10 2>>'{}' & pids=\"$pids $!\"; ",
                           CHOP_SEARCH_WORKER, url, study, w, dir.file("errors.txt"));
   }
   script += "for p in $pids; do wait $p || fail=1; done; exit $fail";
