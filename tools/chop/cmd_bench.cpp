@@ -2,7 +2,10 @@
 #include <iostream>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "chop/search/bench.h"
+#include "chop/support/error.h"
 #include "commands.h"
 
 namespace chop::cli {
@@ -12,22 +15,30 @@ void add_bench_command(CLI::App& app) {
   cmd->require_subcommand(1);
   auto* sampler = cmd->add_subcommand(
       "sampler", "Run a sampler on the standard 8-parameter space or a lookup table; prints one JSON line");
-  struct Args {
-    std::string sampler = "tpe", table;
-    int64_t trials = 1000, objectives = 1;
-    uint64_t seed = 0;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<search::SamplerBenchOptions>();
+  auto table = std::make_shared<std::string>();
+  auto sampler_options = std::make_shared<std::string>();
   sampler->add_option("--sampler", a->sampler, "Sampler (see `chop list samplers`)")->capture_default_str();
-  sampler->add_option("--trials", a->trials, "Number of trials")->capture_default_str()->check(CLI::PositiveNumber);
-  sampler->add_option("--objectives", a->objectives, "1 or 2")->capture_default_str()->check(CLI::Range(1, 2));
+  sampler->add_option("--sampler-options", *sampler_options,
+                      "Sampler options as a JSON object, e.g. '{\"population_size\": 20}'");
+  sampler->add_option("--trials", a->n_trials, "Number of trials")->capture_default_str()->check(CLI::PositiveNumber);
+  sampler->add_option("--objectives", a->n_objectives, "1 or 2")->capture_default_str()->check(CLI::Range(1, 2));
   sampler->add_option("--seed", a->seed, "Sampler seed")->capture_default_str();
-  sampler->add_option("--table", a->table, "Lookup-table CSV to replay (last K columns: objectives)");
-  sampler->callback([a] {
-    std::optional<std::string> table;
-    if (!a->table.empty()) table = a->table;
-    std::cout << search::run_sampler_bench(a->sampler, a->trials, a->objectives, a->seed, table).dump()
-              << "\n";
+  sampler->add_option("--space", a->space, "synthetic8 (1 or 2 objectives) or zdt1 (2 objectives)")
+      ->capture_default_str();
+  sampler->add_option("--table", *table, "Lookup-table CSV to replay (last K columns: objectives)");
+  sampler->callback([a, table, sampler_options] {
+    if (!table->empty()) a->table_path = *table;
+    if (!sampler_options->empty()) {
+      try {
+        a->sampler_options = nlohmann::json::parse(*sampler_options);
+      } catch (const nlohmann::json::parse_error& e) {
+        throw ConfigError(fmt::format("--sampler-options is not valid JSON: {}", e.what()));
+      }
+      CHOP_CHECK(a->sampler_options.is_object(), ConfigError, "--sampler-options must be a JSON object, but got {}",
+                 *sampler_options);
+    }
+    std::cout << search::run_sampler_bench(*a).dump() << "\n";
   });
 }
 

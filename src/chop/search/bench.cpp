@@ -4,6 +4,7 @@
 #include "chop/search/multi_objective.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
+#include "chop/support/strings.h"
 
 #include <algorithm>
 #include <chrono>
@@ -55,6 +56,23 @@ std::vector<double> synthetic_objectives(const std::map<std::string, ParamValue>
   if (n_objectives == 1) return {f1};
   return {f1, f2};
 }
+
+/// ZDT1 (Zitzler, Deb and Thiele 2000): f1 = x0, f2 = g (1 - sqrt(f1 / g)),
+/// g = 1 + 9 mean(x1..x29). The true front is g = 1: f2 = 1 - sqrt(f1), f1 in [0, 1].
+constexpr int kZdt1Vars = 30;
+std::vector<double> zdt1_objectives(Trial& trial) {
+  double x0 = 0.0, rest = 0.0;
+  for (int k = 0; k < kZdt1Vars; ++k) {
+    const double x = trial.suggest_float("x" + std::to_string(k), 0.0, 1.0);
+    (k == 0 ? x0 : rest) += x;
+  }
+  const double g = 1.0 + 9.0 * rest / (kZdt1Vars - 1);
+  return {x0, g * (1.0 - std::sqrt(x0 / g))};
+}
+
+/// Hypervolume of ZDT1's true front for reference point (r1, r2), both >= 1:
+/// integral over f1 in [0, 1] of r2 - (1 - sqrt(f1)), plus the strip f1 in [1, r1].
+double zdt1_true_hypervolume(double r1, double r2) { return (r2 - 1.0) + 2.0 / 3.0 + (r1 - 1.0) * r2; }
 
 }  // namespace
 
@@ -116,19 +134,24 @@ LookupTable read_lookup_table(const std::string& path, int64_t n_objectives) {
   return table;
 }
 
-nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_trials,
-                                 int64_t n_objectives, uint64_t seed,
-                                 const std::optional<std::string>& table_path) {
+nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
+  const int64_t n_trials = bench.n_trials;
+  const int64_t n_objectives = bench.n_objectives;
+  const auto& table_path = bench.table_path;
   CHOP_CHECK(n_trials >= 1, ConfigError, "`trials >= 1` must hold, but got {}", n_trials);
   CHOP_CHECK(n_objectives == 1 || n_objectives == 2, ConfigError,
              "`objectives` must be 1 or 2, but got {}", n_objectives);
+  CHOP_CHECK(bench.space == "synthetic8" || bench.space == "zdt1", ConfigError, "{}",
+             unknown_name_message("space", bench.space, {"synthetic8", "zdt1"}));
+  const bool zdt1 = !table_path && bench.space == "zdt1";
+  CHOP_CHECK(!zdt1 || n_objectives == 2, ConfigError, "space 'zdt1' has 2 objectives: pass --objectives 2");
   std::optional<LookupTable> table;
   if (table_path) table = read_lookup_table(*table_path, n_objectives);
 
   StudyOptions options;
   options.name = "bench";
   options.directions.assign(static_cast<size_t>(n_objectives), StudyDirection::Minimize);
-  options.sampler = make_sampler(sampler_name, seed);
+  options.sampler = make_sampler(bench.sampler, bench.seed, bench.sampler_options);
   Study study(options);
 
   std::vector<Distribution> table_dists;
@@ -149,6 +172,7 @@ nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_tria
       CHOP_CHECK(it != table->values.end(), DataError, "the lookup table has no row for this configuration");
       return it->second;
     }
+    if (zdt1) return zdt1_objectives(trial);
     for (int k = 0; k < 4; ++k) trial.suggest("c" + std::to_string(k), cat);
     trial.suggest_int("i0", 1, 64);
     trial.suggest_int("i1", 1, 64);
@@ -160,7 +184,7 @@ nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_tria
   std::vector<double> trial_ms;
   std::vector<double> best_curve;
   std::vector<double> front;  // 2-D non-dominated points so far
-  std::vector<double> reference = {10.0, 10.0};
+  std::vector<double> reference = zdt1 ? std::vector<double>{1.1, 1.1} : std::vector<double>{10.0, 10.0};
   if (table && n_objectives == 2) {
     reference = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
     for (const auto& [k, v] : table->values)
@@ -207,11 +231,12 @@ nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_tria
     return s / static_cast<double>(to - from);
   };
   nlohmann::json out;
-  out["sampler"] = sampler_name;
+  out["sampler"] = bench.sampler;
+  if (!bench.sampler_options.empty()) out["sampler_options"] = bench.sampler_options;
   out["n_trials"] = static_cast<int64_t>(trial_ms.size());
   out["n_objectives"] = n_objectives;
-  out["seed"] = seed;
-  out["space"] = table_path ? *table_path : std::string("synthetic8");
+  out["seed"] = bench.seed;
+  out["space"] = table_path ? *table_path : bench.space;
   out["total_seconds"] = total;
   out["trial_seconds"] = timed / 1000.0;
   out["ms_per_trial"] = {{"1-100", mean_ms(0, 100)},
@@ -219,6 +244,11 @@ nlohmann::json run_sampler_bench(const std::string& sampler_name, int64_t n_tria
                          {"501-N", mean_ms(500, trial_ms.size())},
                          {"all", mean_ms(0, trial_ms.size())}};
   if (n_objectives == 2) out["reference"] = reference;
+  if (zdt1) {
+    const double truth = zdt1_true_hypervolume(reference[0], reference[1]);
+    out["true_front_hypervolume"] = truth;
+    out["hypervolume_ratio"] = best_curve.empty() || !std::isfinite(best_curve.back()) ? 0.0 : best_curve.back() / truth;
+  }
   nlohmann::json curve = nlohmann::json::array();
   for (double b : best_curve) curve.push_back(std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr));
   out["best"] = curve;
