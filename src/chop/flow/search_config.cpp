@@ -16,9 +16,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-nlohmann::json plain(const nlohmann::ordered_json& j) { return nlohmann::json::parse(j.dump()); }
-
-SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::json& table) {
+SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::ordered_json& table) {
   static const std::vector<std::string> kRunners{"basic_evaluation", "basic_train"};
   CHOP_CHECK(contains(kRunners, name), ConfigError, "[search.strategy.sw_runner]: {}",
              unknown_name_message("software runner", name, kRunners));
@@ -78,7 +76,7 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   c.space_seed = space.value("seed", nlohmann::ordered_json::object());
 
   nlohmann::ordered_json strategy = search.value("strategy", nlohmann::ordered_json::object());
-  OptionReader sr(plain(strategy), "[search.strategy]");
+  OptionReader sr(strategy, "[search.strategy]");
   c.strategy = sr.get<std::string>("name", "optuna");
   CHOP_CHECK(c.strategy == "optuna", ConfigError,
              "[search.strategy] name must be \"optuna\" (chop's native engine with Optuna's "
@@ -90,7 +88,7 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
 
   // Runners in file order (ordered_json keeps it).
   if (strategy.contains("sw_runner"))
-    for (const auto& [name, table] : strategy["sw_runner"].items()) c.sw_runners.push_back(read_sw_runner(name, plain(table)));
+    for (const auto& [name, table] : strategy["sw_runner"].items()) c.sw_runners.push_back(read_sw_runner(name, table));
   if (c.sw_runners.empty()) c.sw_runners.push_back(SoftwareRunner{});
   CHOP_CHECK(c.sw_runners.size() == 1, ConfigError,
              "[search.strategy.sw_runner] takes one runner (basic_evaluation or basic_train), but got {}",
@@ -99,7 +97,7 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
     for (const auto& [name, table] : strategy["hw_runner"].items()) {
       CHOP_CHECK(contains(hardware_metric_names(), name), ConfigError, "[search.strategy.hw_runner]: {}",
                  unknown_name_message("hardware runner", name, hardware_metric_names()));
-      c.hw_runners.push_back({name, plain(table)});
+      c.hw_runners.push_back({name, table});
     }
 
   OptionReader su(setup, "[search.strategy.setup]");

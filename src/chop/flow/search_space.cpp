@@ -115,7 +115,7 @@ class QuantizeSpace : public SearchSpace {
  public:
   QuantizeSpace(const SearchConfig& c, const ir::Graph& g)
       : seed_(c.space_seed, "[search.search_space.seed]") {
-    OptionReader r(nlohmann::json::parse(c.space_setup.dump()), "[search.search_space.setup]");
+    OptionReader r(c.space_setup, "[search.search_space.setup]");
     by_ = r.get<std::string>("by", "name");
     r.finish();
     CHOP_CHECK(by_ == "name" || by_ == "type", ConfigError,
@@ -141,7 +141,7 @@ class ChannelModifierSpace : public SearchSpace {
  public:
   ChannelModifierSpace(const SearchConfig& c, const ir::Graph& g)
       : seed_(c.space_seed, "[search.search_space.seed]") {
-    OptionReader r(nlohmann::json::parse(c.space_setup.dump()), "[search.search_space.setup]");
+    OptionReader r(c.space_setup, "[search.search_space.setup]");
     r.get<std::string>("by", "name");
     r.finish();
     check_entries(seed_, g, "name", "[search.search_space.seed]");
@@ -164,8 +164,7 @@ class ChannelModifierSpace : public SearchSpace {
 class ChannelSpace : public SearchSpace {
  public:
   ChannelSpace(const SearchConfig& c, const ir::Graph& g, bool joint) {
-    nlohmann::json setup = nlohmann::json::parse(c.space_setup.dump());
-    OptionReader r(setup, "[search.search_space.setup]");
+    OptionReader r(c.space_setup, "[search.search_space.setup]");
     nlohmann::json mult = r.value("channel_multipliers");
     uniform_ = r.get<bool>("uniform", false);
     nodes_ = r.get<std::vector<std::string>>("nodes", {});

@@ -22,7 +22,6 @@ std::map<std::string, double> hardware_metrics(const ir::Graph& g,
                                                runtime::GraphModule* module) {
   std::map<std::string, double> out;
   for (const auto& r : runners) {
-    nlohmann::ordered_json options = nlohmann::ordered_json::parse(r.options.dump());
     std::string owner = "[search.strategy.hw_runner." + r.name + "]";
     if (r.name == "params") {
       out["params"] = static_cast<double>(g.count_params());
@@ -34,13 +33,13 @@ std::map<std::string, double> hardware_metrics(const ir::Graph& g,
     } else if (r.name == "model_size") {
       out["model_size"] = passes::model_size_bytes(g);
     } else if (r.name == "average_bitwidth" || r.name == "memory_density") {
-      passes::OptionReader reader(options, owner);
+      OptionReader reader(r.options, owner);
       auto o = passes::MemoryDensityOptions::read(reader);
       reader.finish();
       out["average_bitwidth"] = passes::average_bitwidth(g);
       out["memory_density"] = passes::memory_density(g, o.compare_to);
     } else if (r.name == "latency") {
-      passes::OptionReader reader(options, owner);
+      OptionReader reader(r.options, owner);
       auto o = passes::LatencyOptions::read(reader);
       reader.finish();
       passes::PassContext ctx;

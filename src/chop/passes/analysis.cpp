@@ -150,7 +150,7 @@ std::string module_list(const ir::Graph& g) {
 
 MemoryDensityOptions MemoryDensityOptions::read(OptionReader& r) {
   MemoryDensityOptions o;
-  o.compare_to = r.get_double("compare_to", o.compare_to, "bits of the reference format");
+  o.compare_to = r.get<double>("compare_to", o.compare_to, "bits of the reference format");
   CHOP_CHECK(o.compare_to > 0, ConfigError, "{}: compare_to must be positive, but got {}",
              r.owner(), o.compare_to);
   return o;

@@ -25,10 +25,10 @@ ChannelLayerConfig read_layer(OptionReader& docs, const std::string& key) {
                unknown_name_message("key of " + docs.child(key), item.key(), {"config"}));
   OptionReader r(entry.value("config", nlohmann::ordered_json::object()), docs.child(key + ".config"));
   ChannelLayerConfig c;
-  c.name = r.get_string("name", c.name, "which widths change (NA: none)", kLayerNames);
-  c.channel_multiplier = r.get_double("channel_multiplier", c.channel_multiplier,
+  c.name = r.get<std::string>("name", c.name, "which widths change (NA: none)", kLayerNames);
+  c.channel_multiplier = r.get<double>("channel_multiplier", c.channel_multiplier,
                                       "factor applied to the output width (> 0)");
-  c.parent = r.get_string("parent", "", "MASE's producer layer; accepted, widths propagate anyway");
+  c.parent = r.get<std::string>("parent", "", "MASE's producer layer; accepted, widths propagate anyway");
   r.finish();
   CHOP_CHECK(c.channel_multiplier > 0, ConfigError,
              "{}: channel_multiplier must be > 0, but got {}", r.owner(), c.channel_multiplier);
@@ -51,8 +51,8 @@ int64_t scale_width(int64_t width, double m, const std::string& node) {
 
 ChannelOptions ChannelOptions::read(OptionReader& r) {
   ChannelOptions o;
-  o.by = r.get_string("by", o.by, "what the layer keys name: node names or op types", {"name", "type"});
-  o.inherit = r.get_bool("inherit", o.inherit,
+  o.by = r.get<std::string>("by", o.by, "what the layer keys name: node names or op types", {"name", "type"});
+  o.inherit = r.get<bool>("inherit", o.inherit,
                          "copy the overlapping part of trained weights into resized tensors");
   r.document("default", "a table whose config applies to every Linear/Conv2d not named");
   o.default_config = read_layer(r, "default");

@@ -75,11 +75,11 @@ std::string f3(double v) { return fmt::format("{:.3f}", v); }
 
 ProfileStatisticsOptions ProfileStatisticsOptions::read(OptionReader& r) {
   ProfileStatisticsOptions o;
-  o.num_batches = r.get_int("num_batches", o.num_batches, "batches to profile");
-  o.batch_size = r.get_int("batch_size", o.batch_size, "size of noise batches (no data set)");
-  o.split = r.get_string("split", o.split, "data split to profile", {"train", "val", "test"});
-  o.percentile_low = r.get_double("percentile_low", o.percentile_low, "lower end of the percentile range (%)");
-  o.percentile_high = r.get_double("percentile_high", o.percentile_high, "upper end of the percentile range (%)");
+  o.num_batches = r.get<int64_t>("num_batches", o.num_batches, "batches to profile");
+  o.batch_size = r.get<int64_t>("batch_size", o.batch_size, "size of noise batches (no data set)");
+  o.split = r.get<std::string>("split", o.split, "data split to profile", {"train", "val", "test"});
+  o.percentile_low = r.get<double>("percentile_low", o.percentile_low, "lower end of the percentile range (%)");
+  o.percentile_high = r.get<double>("percentile_high", o.percentile_high, "upper end of the percentile range (%)");
   CHOP_CHECK(o.num_batches > 0 && o.batch_size > 0, ConfigError,
              "{}: num_batches and batch_size must be positive, but got {} and {}", r.owner(),
              o.num_batches, o.batch_size);
@@ -91,9 +91,9 @@ ProfileStatisticsOptions ProfileStatisticsOptions::read(OptionReader& r) {
 
 LatencyOptions LatencyOptions::read(OptionReader& r) {
   LatencyOptions o;
-  o.warmup = r.get_int("warmup", o.warmup, "untimed runs first");
-  o.n_batches = r.get_int("n_batches", o.n_batches, "timed runs");
-  o.batch_size = r.get_int("batch_size", o.batch_size, "samples per run");
+  o.warmup = r.get<int64_t>("warmup", o.warmup, "untimed runs first");
+  o.n_batches = r.get<int64_t>("n_batches", o.n_batches, "timed runs");
+  o.batch_size = r.get<int64_t>("batch_size", o.batch_size, "samples per run");
   CHOP_CHECK(o.warmup >= 0 && o.n_batches > 0 && o.batch_size > 0, ConfigError,
              "{}: warmup >= 0, n_batches > 0 and batch_size > 0 must hold, but got {}, {}, {}",
              r.owner(), o.warmup, o.n_batches, o.batch_size);

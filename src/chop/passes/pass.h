@@ -1,4 +1,4 @@
-// The pass interface: results, context, option reading, and the registry built from passes.def.
+// The pass interface: results, context, and the registry built from passes.def.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chop/ir/graph.h"
+#include "chop/support/option_reader.h"
 
 namespace chop::data {
 class DataModule;
@@ -41,47 +42,6 @@ struct PassContext {
   std::shared_ptr<runtime::GraphModuleImpl> module;       ///< weights of the graph, if any
   uint64_t seed = 0;                                      ///< initialization of new tensors
   bool inherit_resized_weights = false;  ///< set by redefine_linear inherit = true
-};
-
-/// One documented option key (for `chop describe-pass`).
-struct OptionDoc {
-  std::string key, default_value, help;
-};
-
-/// Typed reads of one pass's TOML table with defaults; records docs, and finish() rejects keys
-/// nobody read, listing the valid ones. Every options type reads itself in one read() function.
-class OptionReader {
- public:
-  /// owner names the table in messages ("[passes.latency]").
-  OptionReader(const nlohmann::ordered_json& table, std::string owner);
-
-  int64_t get_int(const std::string& key, int64_t fallback, const std::string& help);
-  double get_double(const std::string& key, double fallback, const std::string& help);
-  bool get_bool(const std::string& key, bool fallback, const std::string& help);
-  /// A string among `choices` (all strings when empty).
-  std::string get_string(const std::string& key, const std::string& fallback,
-                         const std::string& help, const std::vector<std::string>& choices = {});
-  /// Documents a key the options type reads itself (nested tables); marks it read.
-  void document(const std::string& key, const std::string& help,
-                const std::string& default_value = "");
-  /// The keys not read so far, in file order, now marked read (tables keyed by node name).
-  std::vector<std::string> take_rest();
-  /// Throws ConfigError for any key not read, listing the valid ones.
-  void finish() const;
-
-  const std::vector<OptionDoc>& docs() const { return docs_; }
-  const std::string& owner() const { return owner_; }
-  /// The owner of a nested table: "[passes.quantize]" -> "[passes.quantize.linear]".
-  std::string child(const std::string& key) const;
-  const nlohmann::ordered_json& table() const { return table_; }
-
- private:
-  const nlohmann::ordered_json* find(const std::string& key, const std::string& fallback,
-                                     const std::string& help);
-  nlohmann::ordered_json table_;
-  std::string owner_;
-  std::vector<OptionDoc> docs_;
-  std::vector<std::string> read_;
 };
 
 /// Passes without options.

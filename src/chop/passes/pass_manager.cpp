@@ -1,4 +1,4 @@
-// The pass manager and registry (from passes.def) and the option reader passes share.
+// The pass manager and registry (from passes.def).
 #include "chop/passes/pass_manager.h"
 
 #include <fmt/format.h>
@@ -92,78 +92,6 @@ const char* pass_kind_name(PassKind kind) {
       return "transform";
   }
   CHOP_ASSERT(false, "unhandled pass kind {}", static_cast<int>(kind));
-}
-
-// ---- OptionReader
-
-OptionReader::OptionReader(const nlohmann::ordered_json& table, std::string owner)
-    : table_(table.is_null() ? nlohmann::ordered_json::object() : table), owner_(std::move(owner)) {
-  CHOP_CHECK(table_.is_object(), ConfigError, "{} must be a table, but got {}", owner_, table_.dump());
-}
-
-const nlohmann::ordered_json* OptionReader::find(const std::string& key, const std::string& fallback,
-                                                 const std::string& help) {
-  docs_.push_back({key, fallback, help});
-  read_.push_back(key);
-  auto it = table_.find(key);
-  return it == table_.end() ? nullptr : &*it;
-}
-
-int64_t OptionReader::get_int(const std::string& key, int64_t fallback, const std::string& help) {
-  const auto* v = find(key, std::to_string(fallback), help);
-  if (!v) return fallback;
-  CHOP_CHECK(v->is_number_integer(), ConfigError, "{}: {} must be an integer, but got {}", owner_, key, v->dump());
-  return v->get<int64_t>();
-}
-
-double OptionReader::get_double(const std::string& key, double fallback, const std::string& help) {
-  const auto* v = find(key, fmt::format("{}", fallback), help);
-  if (!v) return fallback;
-  CHOP_CHECK(v->is_number(), ConfigError, "{}: {} must be a number, but got {}", owner_, key, v->dump());
-  return v->get<double>();
-}
-
-bool OptionReader::get_bool(const std::string& key, bool fallback, const std::string& help) {
-  const auto* v = find(key, fallback ? "true" : "false", help);
-  if (!v) return fallback;
-  CHOP_CHECK(v->is_boolean(), ConfigError, "{}: {} must be true or false, but got {}", owner_, key, v->dump());
-  return v->get<bool>();
-}
-
-std::string OptionReader::get_string(const std::string& key, const std::string& fallback,
-                                     const std::string& help, const std::vector<std::string>& choices) {
-  std::string doc = choices.empty() ? help : help + " (" + join(choices, ", ") + ")";
-  const auto* v = find(key, "\"" + fallback + "\"", doc);
-  if (!v) return fallback;
-  CHOP_CHECK(v->is_string(), ConfigError, "{}: {} must be a string, but got {}", owner_, key, v->dump());
-  std::string s = v->get<std::string>();
-  CHOP_CHECK(choices.empty() || std::find(choices.begin(), choices.end(), s) != choices.end(),
-             ConfigError, "{}: {} must be one of {}, but got \"{}\"", owner_, key, join(choices), s);
-  return s;
-}
-
-void OptionReader::document(const std::string& key, const std::string& help,
-                            const std::string& default_value) {
-  docs_.push_back({key, default_value, help});
-  read_.push_back(key);
-}
-
-std::vector<std::string> OptionReader::take_rest() {
-  std::vector<std::string> rest;
-  for (const auto& item : table_.items())
-    if (std::find(read_.begin(), read_.end(), item.key()) == read_.end()) rest.push_back(item.key());
-  read_.insert(read_.end(), rest.begin(), rest.end());
-  return rest;
-}
-
-void OptionReader::finish() const {
-  for (const auto& item : table_.items())
-    CHOP_CHECK(std::find(read_.begin(), read_.end(), item.key()) != read_.end(), ConfigError, "{}",
-               unknown_name_message("option of " + owner_, item.key(), read_));
-}
-
-std::string OptionReader::child(const std::string& key) const {
-  return owner_.substr(0, owner_.size() - 1) + "." + key + "]";
 }
 
 // ---- PassManager

@@ -55,9 +55,9 @@ QuantConfig read_target(OptionReader& parent, const std::string& key) {
                unknown_name_message("key of " + parent.child(key), item.key(), {"config"}));
   OptionReader r(entry.value("config", nlohmann::ordered_json::object()), parent.child(key + ".config"));
   QuantConfig c;
-  c.name = r.get_string("name", c.name, "number format (NA: not quantized)",
+  c.name = r.get<std::string>("name", c.name, "number format (NA: not quantized)",
                         {"integer", "minifloat", "NA"});
-  c.bypass = r.get_bool("bypass", c.bypass, "leave the node unquantized");
+  c.bypass = r.get<bool>("bypass", c.bypass, "leave the node unquantized");
   c.data_in = read_tensor(r, c.name, "data_in");
   c.weight = read_tensor(r, c.name, "weight");
   c.bias = read_tensor(r, c.name, "bias");
@@ -79,8 +79,8 @@ bool set_precision(ir::Node& n, const char* tensor, ir::Precision& slot, const i
 
 QuantizeOptions QuantizeOptions::read(OptionReader& r) {
   QuantizeOptions o;
-  o.by = r.get_string("by", o.by, "what target tables name: op types or node names", {"type", "name"});
-  o.report = r.get_bool("report", o.report, "append summarize_quantization's table to the report");
+  o.by = r.get<std::string>("by", o.by, "what target tables name: op types or node names", {"type", "name"});
+  o.report = r.get<bool>("report", o.report, "append summarize_quantization's table to the report");
   r.document("default", "a table whose config applies to every quantizable node not targeted");
   o.default_config = read_target(r, "default");
   for (const auto& key : r.take_rest()) {

@@ -1,8 +1,8 @@
 // MedianPruner: prune a trial whose best value is worse than the median of completed trials at the same step.
 #include "chop/search/pruners/median_pruner.h"
 
-#include "chop/search/options_reader.h"
 #include "chop/search/study.h"
+#include "chop/support/option_reader.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
 // Pruner: the interface of every pruner and the pruner registry.
 #include "chop/search/pruners/pruner.h"
 
-#include "chop/search/options_reader.h"
 #include "chop/search/pruners/median_pruner.h"
 #include "chop/search/pruners/successive_halving_pruner.h"
 #include "chop/support/error.h"
+#include "chop/support/option_reader.h"
 #include "chop/support/strings.h"
 
 namespace chop::search {

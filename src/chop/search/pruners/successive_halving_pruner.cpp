@@ -1,8 +1,8 @@
 // SuccessiveHalvingPruner: asynchronous successive halving (ASHA) over reported steps.
 #include "chop/search/pruners/successive_halving_pruner.h"
 
-#include "chop/search/options_reader.h"
 #include "chop/search/study.h"
+#include "chop/support/option_reader.h"
 
 #include <algorithm>
 #include <cmath>

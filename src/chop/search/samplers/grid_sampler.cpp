@@ -1,9 +1,9 @@
 // GridSampler: every combination of a discrete search space exactly once, then the study stops.
 #include "chop/search/samplers/grid_sampler.h"
 
-#include "chop/search/options_reader.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
+#include "chop/support/option_reader.h"
 
 namespace chop::search {
 

@@ -1,7 +1,7 @@
 // RandomSampler: independent uniform sampling of every parameter.
 #include "chop/search/samplers/random_sampler.h"
 
-#include "chop/search/options_reader.h"
+#include "chop/support/option_reader.h"
 
 namespace chop::search {
 

@@ -2,8 +2,8 @@
 #include "chop/search/samplers/tpe_sampler.h"
 
 #include "chop/search/multi_objective.h"
-#include "chop/search/options_reader.h"
 #include "chop/search/study.h"
+#include "chop/support/option_reader.h"
 
 #include <algorithm>
 #include <cmath>
