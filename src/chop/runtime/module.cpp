@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <mutex>
+#include <thread>
 
 #include "chop/quant/format.h"
 #include "chop/quant/quantizer.h"
@@ -200,12 +201,32 @@ GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t se
   return m;
 }
 
+namespace {
+/// openblas_set_num_threads when the BLAS in use is OpenBLAS, else nullptr.
+using SetBlasThreads = void (*)(int);
+SetBlasThreads openblas_set_num_threads_fn() {
+  return reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+}
+}  // namespace
+
 void set_threads(int64_t n) {
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(n, 1)));
-  if (n <= 1) return;
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set(1);
+  if (auto set = openblas_set_num_threads_fn()) set(1);
+}
+
+BlasPoolForLargeProducts::BlasPoolForLargeProducts(const ir::Graph& g, int64_t batch_size) {
+  int64_t largest = 0;
+  for (const auto& n : g.nodes())
+    if (n.op == OpKind::Linear) largest = std::max(largest, batch_size * n.attrs.in_features * n.attrs.out_features);
+  auto set = openblas_set_num_threads_fn();
+  const auto cores = static_cast<int>(std::thread::hardware_concurrency());
+  // 2^24 multiply-adds: 128 x 784 x 256 is above, 256 x 64 x 32 (JSC) far below.
+  active_ = set && cores > 1 && torch::get_num_threads() == 1 && largest >= (int64_t{1} << 24);
+  if (active_) set(cores);
+}
+
+BlasPoolForLargeProducts::~BlasPoolForLargeProducts() {
+  if (active_) openblas_set_num_threads_fn()(1);
 }
 
 torch::Device parse_accelerator(const std::string& name) {

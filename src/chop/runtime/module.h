@@ -58,11 +58,28 @@ GraphModule build_module(const ir::Graph& g, uint64_t seed,
 GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t seed,
                            bool inherit_resized);
 
-/// Threads for tensor work. n <= 1 (the default, 0): one LibTorch thread, and OpenBLAS keeps its
-/// own pool for the large matrix products. n > 1: n LibTorch threads with one OpenBLAS thread
-/// inside each, since both pools at once oversubscribe the cores (3x slower training measured
-/// on 2 cores).
+/// Threads for tensor work: max(n, 1) LibTorch threads, each running OpenBLAS on one thread.
+/// OpenBLAS's own pool (one busy-waiting thread per core under every GEMM) oversubscribes the
+/// cores: 3x slower training with n > 1, and 1.2-1.8x slower on small models even with n = 1
+/// (bench_train jsc 1: 0.46-0.82 M samples/s with the pool, 0.82-1.01 M without).
 void set_threads(int64_t n);
+
+/// While alive, with one LibTorch thread, OpenBLAS may use a thread per core: for graphs whose
+/// largest matrix product (batch x in x out of a Linear) is big enough for the pool to pay
+/// (Fashion-MNIST's 784-256-128-10 MLP: 60,000 -> 68,000+ samples/s on 2 cores). Restores one
+/// OpenBLAS thread at the end. Does nothing for small graphs, with several LibTorch threads, or
+/// without OpenBLAS.
+class BlasPoolForLargeProducts {
+ public:
+  BlasPoolForLargeProducts(const ir::Graph& g, int64_t batch_size);
+  ~BlasPoolForLargeProducts();
+  BlasPoolForLargeProducts(const BlasPoolForLargeProducts&) = delete;
+  BlasPoolForLargeProducts& operator=(const BlasPoolForLargeProducts&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  bool active_ = false;
+};
 
 /// The device for --accelerator auto|cpu|gpu|cuda; throws ConfigError when a GPU is asked for
 /// and this LibTorch build has no usable CUDA device, or for an unknown name.

@@ -10,6 +10,7 @@
 #include "chop/support/error.h"
 #include "chop/support/files.h"
 #include "chop/support/progress.h"
+#include "chop/train/manual_step.h"
 #include "chop/train/optimizer.h"
 
 namespace chop::train {
@@ -77,6 +78,8 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
   oo.name = o.optimizer;
   oo.weight_decay = o.optimizer == "sgd" && o.weight_decay == 0 ? 5e-4 : o.weight_decay;
   FlatOptimizer optimizer(m->parameters(), oo);
+  std::unique_ptr<ManualStep> manual = o.manual_backward ? ManualStep::make(*m) : nullptr;
+  const runtime::BlasPoolForLargeProducts blas_pool(m->graph(), dm.batch_size());
   torch::Device device = device_of(m);
   if (!o.ckpt_dir.empty()) std::filesystem::create_directories(o.ckpt_dir);
 
@@ -102,9 +105,14 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
     for (const auto& b : dm.batches(data::SplitKind::train, epoch)) {
       if (o.max_steps >= 0 && result.steps >= o.max_steps) break;
       auto x = b.x.to(device, /*non_blocking=*/true), y = b.y.to(device, true);
-      optimizer.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(m->forward(x), y);
-      loss.backward();
+      torch::Tensor loss;
+      if (manual) {
+        loss = manual->run(x, y);
+      } else {
+        optimizer.zero_grad();
+        loss = torch::nn::functional::cross_entropy(m->forward(x), y);
+        loss.backward();
+      }
       optimizer.step(lr);
       loss_sum.add_(loss.detach(), static_cast<double>(y.size(0)));
       n_seen += y.size(0);

@@ -21,6 +21,8 @@ struct TrainOptions {
   int64_t early_stopping = 0;    ///< patience in epochs on validation loss; 0: off
   std::string ckpt_dir;          ///< best.ckpt, last.ckpt, metrics.json; empty: none written
   bool progress = true;          ///< progress bar / log lines on stderr
+  /// Linear/ReLU chains: gradients by ManualStep instead of autograd (same values, faster).
+  bool manual_backward = true;
 };
 
 struct EpochRecord {

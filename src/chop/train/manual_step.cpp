@@ -1,0 +1,148 @@
+// ManualStep: a training step of a Linear/ReLU chain with gradients computed without autograd.
+#include "chop/train/manual_step.h"
+
+namespace chop::train {
+
+std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
+  const ir::Graph& g = m.graph();
+  const auto params = m.named_parameters();
+  const auto buffers = m.named_buffers();
+  auto step = std::unique_ptr<ManualStep>(new ManualStep());
+  const std::string* previous = nullptr;
+  bool seen_param = false;
+  for (const auto& n : g.nodes()) {
+    if (n.op == ir::OpKind::Input) {
+      previous = &n.name;
+      continue;
+    }
+    // A chain: every node reads the one before it, with 2-D activations once past flatten.
+    if (n.inputs.size() != 1 || !previous || n.inputs[0] != *previous) return nullptr;
+    previous = &n.name;
+    if (!n.meta.data_in.is_float32() || !n.meta.weight.is_float32() || !n.meta.bias.is_float32())
+      return nullptr;
+    const bool two_d = !n.meta.in_shapes.empty() && n.meta.in_shapes[0].size() == 1;
+    Layer layer;
+    layer.kind = Layer::Kind::Relu;
+    switch (n.op) {
+      case ir::OpKind::Output:
+        if (!two_d) return nullptr;
+        continue;
+      case ir::OpKind::Dropout:
+        if (n.attrs.p != 0.0) return nullptr;
+        continue;
+      case ir::OpKind::Relu:
+        if (!two_d) return nullptr;
+        break;
+      case ir::OpKind::Flatten:
+        if (n.meta.out_shape.size() != 1) return nullptr;
+        layer.kind = Layer::Kind::Flatten;
+        break;
+      case ir::OpKind::Linear: {
+        if (!two_d) return nullptr;
+        layer.kind = Layer::Kind::Linear;
+        const torch::Tensor* w = params.find(n.name + ".weight");
+        const torch::Tensor* b = params.find(n.name + ".bias");
+        if (!w || (n.attrs.bias && !b)) return nullptr;
+        layer.weight = *w;
+        if (n.attrs.bias) layer.bias = *b;
+        break;
+      }
+      case ir::OpKind::BatchNorm1d: {
+        if (!two_d) return nullptr;
+        layer.kind = Layer::Kind::BatchNorm;
+        const torch::Tensor* w = params.find(n.name + ".weight");
+        const torch::Tensor* b = params.find(n.name + ".bias");
+        const torch::Tensor* mean = buffers.find(n.name + ".running_mean");
+        const torch::Tensor* var = buffers.find(n.name + ".running_var");
+        const torch::Tensor* tracked = buffers.find(n.name + ".num_batches_tracked");
+        if (!w || !b || !mean || !var || !tracked) return nullptr;
+        layer.weight = *w, layer.bias = *b;
+        layer.running_mean = *mean, layer.running_var = *var, layer.batches_tracked = *tracked;
+        layer.momentum = n.attrs.momentum, layer.eps = n.attrs.eps;
+        break;
+      }
+      default:
+        return nullptr;
+    }
+    if (layer.weight.defined() && !seen_param) {
+      step->first_param_ = step->layers_.size();
+      seen_param = true;
+    }
+    step->layers_.push_back(std::move(layer));
+  }
+  if (!seen_param) return nullptr;
+  for (auto& p : m.parameters())
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+  auto opts = step->layers_[step->first_param_].weight.options();
+  for (auto& l : step->layers_) l.out = torch::empty({0}, opts), l.grad_in = torch::empty({0}, opts);
+  step->log_probs_ = torch::empty({0}, opts);
+  step->grad_log_probs_ = torch::empty({0}, opts);
+  step->grad_logits_ = torch::empty({0}, opts);
+  step->one_ = torch::ones({}, opts);
+  return step;
+}
+
+torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
+  torch::NoGradGuard no_grad;
+  acts_.clear();
+  acts_.push_back(x);
+  for (auto& l : layers_) {
+    const torch::Tensor& a = acts_.back();
+    switch (l.kind) {
+      case Layer::Kind::Linear:
+        acts_.push_back(l.bias.defined() ? at::addmm_out(l.out, l.bias, a, l.weight.t())
+                                         : at::mm_out(l.out, a, l.weight.t()));
+        break;
+      case Layer::Kind::BatchNorm: {
+        auto [out, mean, invstd] = at::native_batch_norm(a, l.weight, l.bias, l.running_mean, l.running_var,
+                                                         /*training=*/true, l.momentum, l.eps);
+        l.batches_tracked.add_(1);
+        l.save_mean = mean, l.save_invstd = invstd;
+        acts_.push_back(out);
+        break;
+      }
+      case Layer::Kind::Relu:
+        acts_.push_back(at::clamp_min_out(l.out, a, 0));
+        break;
+      case Layer::Kind::Flatten:
+        acts_.push_back(a.reshape({a.size(0), -1}));
+        break;
+    }
+  }
+  // Mean cross-entropy = nll_loss(log_softmax(logits)); backward with the same kernels as autograd.
+  at::_log_softmax_out(log_probs_, acts_.back(), 1, false);
+  auto [loss, total_weight] = at::nll_loss_forward(log_probs_, y, {}, at::Reduction::Mean, -100);
+  at::nll_loss_backward_out(grad_log_probs_, one_, log_probs_, y, {}, at::Reduction::Mean, -100,
+                            total_weight);
+  torch::Tensor grad = at::_log_softmax_backward_data_out(grad_logits_, grad_log_probs_, log_probs_,
+                                                          1, log_probs_.scalar_type());
+  for (size_t i = layers_.size(); i-- > first_param_;) {
+    Layer& l = layers_[i];
+    const torch::Tensor& in = acts_[i];
+    switch (l.kind) {
+      case Layer::Kind::Linear:
+        at::mm_out(l.weight.mutable_grad(), grad.t(), in);
+        if (l.bias.defined()) at::sum_out(l.bias.mutable_grad(), grad, {0});
+        if (i > first_param_) grad = at::mm_out(l.grad_in, grad, l.weight);
+        break;
+      case Layer::Kind::BatchNorm: {
+        auto [grad_in, grad_weight, grad_bias] = at::native_batch_norm_backward(
+            grad, in, l.weight, l.running_mean, l.running_var, l.save_mean, l.save_invstd,
+            /*train=*/true, l.eps, {i > first_param_, true, true});
+        l.weight.mutable_grad().copy_(grad_weight);
+        l.bias.mutable_grad().copy_(grad_bias);
+        grad = grad_in;
+        break;
+      }
+      case Layer::Kind::Relu:
+        grad = at::threshold_backward_out(l.grad_in, grad, acts_[i + 1], 0);
+        break;
+      case Layer::Kind::Flatten:
+        grad = grad.reshape(in.sizes());
+        break;
+    }
+  }
+  return loss;
+}
+
+}  // namespace chop::train

@@ -1,0 +1,44 @@
+// ManualStep: a training step of a Linear/ReLU chain with gradients computed without autograd.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "chop/runtime/module.h"
+
+namespace chop::train {
+
+/// Forward (training mode), mean cross-entropy and backward of a graph that is a chain of linear,
+/// batch_norm1d, relu, flatten and dropout (p = 0) nodes with no quantized precision, on 2-D
+/// activations: the JSC models and MLPs. It calls the kernels autograd would (addmm,
+/// native_batch_norm, log_softmax / nll_loss and their backward functions, threshold_backward,
+/// mm) into buffers kept between steps, updates batch-norm running statistics as torch does, and writes each parameter's gradient straight into its
+/// grad() (the optimizer's flat buffer, so no zero_grad or accumulation). Same gradients as
+/// autograd (tested); about half the dispatched ops and no autograd graph per step, which is most
+/// of the cost for the small MLPs searched here. Any other graph trains with autograd.
+class ManualStep {
+ public:
+  /// nullptr when the graph of m is not such a chain. Parameters without a grad get a zero one.
+  static std::unique_ptr<ManualStep> make(runtime::GraphModuleImpl& m);
+
+  /// One forward and backward on batch (x [B, ...], y [B] class indices). Overwrites every
+  /// parameter's grad; returns the mean loss as a 0-dim tensor.
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& y);
+
+ private:
+  struct Layer {
+    enum class Kind { Linear, BatchNorm, Relu, Flatten } kind;
+    torch::Tensor weight, bias;  ///< linear, batch norm
+    torch::Tensor running_mean, running_var, batches_tracked, save_mean, save_invstd;  ///< batch norm
+    double momentum = 0.1, eps = 1e-5;
+    torch::Tensor out, grad_in;  ///< buffers reused between steps
+  };
+  std::vector<Layer> layers_;
+  size_t first_param_ = 0;  ///< no gradient flows below this layer
+  torch::Tensor log_probs_, grad_log_probs_, grad_logits_, one_;
+  std::vector<torch::Tensor> acts_;
+};
+
+}  // namespace chop::train

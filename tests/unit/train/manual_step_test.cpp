@@ -1,0 +1,101 @@
+// ManualStep: the same loss and gradients as autograd on Linear/ReLU chains; other graphs refused.
+#include <gtest/gtest.h>
+
+#include "chop/models/zoo.h"
+#include "chop/train/manual_step.h"
+#include "chop/train/trainer.h"
+
+using namespace chop;
+
+namespace {
+
+/// Loss and a copy of every gradient from autograd.
+std::pair<double, std::vector<torch::Tensor>> autograd_step(runtime::GraphModule& m, const torch::Tensor& x,
+                                                            const torch::Tensor& y) {
+  for (auto& p : m->parameters())
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  auto loss = torch::nn::functional::cross_entropy(m->forward(x), y);
+  loss.backward();
+  std::vector<torch::Tensor> grads;
+  for (auto& p : m->parameters()) grads.push_back(p.grad().clone());
+  return {loss.item<double>(), grads};
+}
+
+void expect_same_as_autograd(const ir::Graph& g, const std::vector<int64_t>& input_shape, int64_t classes) {
+  auto m = runtime::build_module(g, 3);       // autograd
+  auto manual = runtime::build_module(g, 3);  // ManualStep
+  auto step = train::ManualStep::make(*manual);
+  ASSERT_NE(step, nullptr) << g.to_text();
+  torch::manual_seed(1);
+  std::vector<int64_t> shape{37};  // not a multiple of anything: a last, short batch
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  const auto x = torch::randn(shape), y = torch::randint(0, classes, {37}, torch::kInt64);
+  const auto [loss, grads] = autograd_step(m, x, y);
+  for (auto& p : manual->parameters()) p.mutable_grad().fill_(123.0);  // overwritten, not accumulated
+  const double manual_loss = step->run(x, y).item<double>();
+  EXPECT_NEAR(manual_loss, loss, 1e-6 * std::abs(loss));
+  const auto params = manual->parameters();
+  ASSERT_EQ(params.size(), grads.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_TRUE(torch::allclose(params[i].grad(), grads[i], 1e-5, 1e-7))
+        << g.model_name() << " parameter " << i << " max diff "
+        << (params[i].grad() - grads[i]).abs().max().item<double>();
+  // Batch-norm running statistics and batch counts moved as torch's training-mode forward moves them.
+  const auto want = m->named_buffers();
+  for (const auto& b : manual->named_buffers())
+    EXPECT_TRUE(torch::allclose(b.value(), want[b.key()], 1e-6, 1e-7)) << g.model_name() << " " << b.key();
+}
+
+}  // namespace
+
+TEST(ManualStep, SameLossAndGradientsAsAutograd) {
+  // BatchNorm1d, ReLU and Linear (the JSC models), and Linears with nothing between.
+  for (const char* name : {"jsc-tiny", "jsc-toy", "jsc-s", "jsc-three-linear-relu", "jsc-three-linear"})
+    expect_same_as_autograd(models::build_model(name), {16}, 5);
+  // Flatten of images first, then Linear/ReLU (the Fashion-MNIST mlp).
+  expect_same_as_autograd(models::build_model("mlp", models::ModelOptions()
+                                                         .with_input_shape({1, 6, 6})
+                                                         .with_num_classes(4)
+                                                         .with_hidden({8, 7})),
+                          {1, 6, 6}, 4);
+}
+
+TEST(ManualStep, RefusesWhatItCannotDifferentiate) {
+  // Convolutions and pooling: autograd.
+  for (const char* name : {"cnn-small", "vgg7"}) {
+    auto m = runtime::build_module(models::build_model(name), 0);
+    EXPECT_EQ(train::ManualStep::make(*m), nullptr) << name;
+  }
+  // A quantized Linear trains through its straight-through estimator: autograd.
+  auto g = models::build_model("jsc-three-linear-relu");
+  g.node("seq_blocks_2").meta.weight = ir::Precision{"integer", {8, 4}};
+  auto m = runtime::build_module(g, 0);
+  EXPECT_EQ(train::ManualStep::make(*m), nullptr);
+}
+
+TEST(ManualStep, TrainingMatchesAutogradTraining) {
+  torch::manual_seed(0);
+  data::RawData raw;
+  raw.info.name = "blobs";
+  raw.info.input_shape = {16};
+  raw.info.num_classes = 5;
+  raw.train_y = torch::randint(0, 5, {600}, torch::kInt64);
+  raw.train_x = torch::randn({5, 16}).index_select(0, raw.train_y) * 2 + torch::randn({600, 16});
+  data::DataOptions d;
+  d.dataset = "blobs";
+  d.batch_size = 50;
+  const data::DataModule dm(std::move(raw), d);
+  const auto g = models::build_model("jsc-three-linear-relu");
+  train::TrainOptions o;
+  o.max_epochs = 3;
+  o.progress = false;
+  auto a = runtime::build_module(g, 7), b = runtime::build_module(g, 7);
+  o.manual_backward = true;
+  const auto ra = train::train(a, dm, o);
+  o.manual_backward = false;
+  const auto rb = train::train(b, dm, o);
+  for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(ra.epochs[e].train_loss, rb.epochs[e].train_loss, 1e-4);
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-4, 1e-5)) << i;
+  EXPECT_LT(ra.epochs.back().train_loss, ra.epochs.front().train_loss);
+}
