@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "chop/data/file_io.h"
 #include "chop/data/registry.h"
@@ -221,12 +223,21 @@ torch::Tensor unique_row_indices(const torch::Tensor& x, const torch::Tensor& y)
 
 // --- DataModule ------------------------------------------------------------------------------
 
-DataModule::DataModule(const DataOptions& options) : options_(options) {
+struct DataModule::EpochCache {
+  static constexpr int64_t kMaxBytes = int64_t{256} << 20;
+  std::mutex mutex;
+  std::map<int64_t, Split> shuffled;  ///< epoch -> shuffled training split
+  int64_t bytes = 0;
+};
+
+DataModule::DataModule(const DataOptions& options)
+    : options_(options), epochs_(std::make_shared<EpochCache>()) {
   check_options(options_);
   prepare(find_dataset(options_.dataset).load(options_));
 }
 
-DataModule::DataModule(RawData raw, const DataOptions& options) : options_(options) {
+DataModule::DataModule(RawData raw, const DataOptions& options)
+    : options_(options), epochs_(std::make_shared<EpochCache>()) {
   check_options(options_);
   prepare(std::move(raw));
 }
@@ -326,9 +337,22 @@ int64_t DataModule::num_batches(SplitKind kind) const {
 BatchList DataModule::batches(SplitKind kind, int64_t epoch) const {
   const Split& s = split(kind);
   if (kind != SplitKind::train) return {s.x, s.y, options_.batch_size, false};
+  {
+    std::lock_guard<std::mutex> lock(epochs_->mutex);
+    auto it = epochs_->shuffled.find(epoch);
+    if (it != epochs_->shuffled.end())
+      return {it->second.x, it->second.y, options_.batch_size, options_.drop_last};
+  }
   const torch::Tensor perm = seeded_permutation(
       s.size(), options_.seed, kEpochStream + static_cast<uint64_t>(epoch));
-  return {gather_rows(s.x, perm), gather_rows(s.y, perm), options_.batch_size, options_.drop_last};
+  Split shuffled = take(s, perm);
+  const int64_t bytes = static_cast<int64_t>(shuffled.x.nbytes() + shuffled.y.nbytes());
+  {
+    std::lock_guard<std::mutex> lock(epochs_->mutex);
+    if (epochs_->bytes + bytes <= EpochCache::kMaxBytes && epochs_->shuffled.emplace(epoch, shuffled).second)
+      epochs_->bytes += bytes;
+  }
+  return {shuffled.x, shuffled.y, options_.batch_size, options_.drop_last};
 }
 
 std::string DataModule::summary() const {

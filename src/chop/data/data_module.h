@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -105,7 +106,9 @@ class DataModule {
 
   /// The batches of one epoch. The training split is reshuffled for every epoch by a
   /// permutation that depends only on (options.seed, epoch), so runs are reproducible; val and
-  /// test are in fixed order. drop_last applies to the training split only.
+  /// test are in fixed order. drop_last applies to the training split only. Shuffled epochs are
+  /// kept (up to 256 MB, shared by copies of this module and thread-safe), so the trials of a
+  /// search do not gather the same epoch again: batches are read-only.
   BatchList batches(SplitKind kind, int64_t epoch = 0) const;
 
   /// "fashion-mnist: train 54000, val 6000, test 10000; input [1, 28, 28]; 10 classes".
@@ -120,6 +123,8 @@ class DataModule {
   Normalization normalization_;
   int64_t n_duplicates_ = 0;
   std::string source_;
+  struct EpochCache;
+  std::shared_ptr<EpochCache> epochs_;
 };
 
 /// A permutation of 0..n-1 from a portable generator (same on every platform and LibTorch

@@ -95,6 +95,11 @@ TEST(DataModule, SeededShufflingPerEpoch) {
   EXPECT_EQ(e0.size(), (dm.train().size() + 15) / 16);
   EXPECT_TRUE(torch::equal(xs_of(e0), xs_of(dm.batches(SplitKind::train, 0))));
   EXPECT_FALSE(torch::equal(xs_of(e0), xs_of(dm.batches(SplitKind::train, 1))));
+  // A shuffled epoch is gathered once: asked again (the next trial of a search), the same tensor.
+  EXPECT_EQ((*dm.batches(SplitKind::train, 0).begin()).x.data_ptr(), (*e0.begin()).x.data_ptr());
+  const DataModule copy = dm;  // copies share the epochs
+  EXPECT_EQ((*copy.batches(SplitKind::train, 1).begin()).y.data_ptr(),
+            (*dm.batches(SplitKind::train, 1).begin()).y.data_ptr());
   // Every epoch is a permutation of the training split.
   EXPECT_TRUE(torch::equal(std::get<0>(xs_of(e0).select(1, 0).sort()),
                            std::get<0>(dm.train().x.select(1, 0).sort())));
