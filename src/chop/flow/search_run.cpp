@@ -274,6 +274,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
       t.max_epochs = sw.max_epochs;
       t.max_steps = sw.max_steps;
       t.progress = false;
+      t.blas_pool = cfg.setup.n_jobs <= 1 && !o.worker;  // one training on the machine
       bool pruned = false;
       train::train(m, dm, t, [&](const train::EpochRecord& r) {
         if (r.val.n_samples == 0) return true;

@@ -68,7 +68,7 @@ void set_threads(int64_t n);
 /// largest matrix product (batch x in x out of a Linear) is big enough for the pool to pay
 /// (Fashion-MNIST's 784-256-128-10 MLP: 60,000 -> 68,000+ samples/s on 2 cores). Restores one
 /// OpenBLAS thread at the end. Does nothing for small graphs, with several LibTorch threads, or
-/// without OpenBLAS.
+/// without OpenBLAS. Not for concurrent trainings: OpenBLAS's thread count is process-wide.
 class BlasPoolForLargeProducts {
  public:
   BlasPoolForLargeProducts(const ir::Graph& g, int64_t batch_size);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "chop/runtime/checkpoint.h"
 #include "chop/support/error.h"
@@ -79,7 +80,8 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
   oo.weight_decay = o.optimizer == "sgd" && o.weight_decay == 0 ? 5e-4 : o.weight_decay;
   FlatOptimizer optimizer(m->parameters(), oo);
   std::unique_ptr<ManualStep> manual = o.manual_backward ? ManualStep::make(*m) : nullptr;
-  const runtime::BlasPoolForLargeProducts blas_pool(m->graph(), dm.batch_size());
+  std::optional<runtime::BlasPoolForLargeProducts> blas_pool;
+  if (o.blas_pool) blas_pool.emplace(m->graph(), dm.batch_size());
   torch::Device device = device_of(m);
   if (!o.ckpt_dir.empty()) std::filesystem::create_directories(o.ckpt_dir);
 

@@ -23,6 +23,9 @@ struct TrainOptions {
   bool progress = true;          ///< progress bar / log lines on stderr
   /// Linear/ReLU chains: gradients by ManualStep instead of autograd (same values, faster).
   bool manual_backward = true;
+  /// Let OpenBLAS use every core for large matrix products (runtime::BlasPoolForLargeProducts);
+  /// off when several trainings share the machine (parallel trials, worker processes).
+  bool blas_pool = true;
 };
 
 struct EpochRecord {
