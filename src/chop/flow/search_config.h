@@ -56,7 +56,7 @@ struct SearchConfig {
   nlohmann::ordered_json space_setup = nlohmann::ordered_json::object();
   nlohmann::ordered_json space_seed = nlohmann::ordered_json::object();
   std::string strategy = "optuna";
-  bool eval_mode = true;  ///< MASE's key; chop always evaluates in eval mode (batch-norm statistics frozen)
+  bool eval_mode = true;  ///< MASE's key: false evaluates in training mode (batch statistics, dropout)
   std::vector<SoftwareRunner> sw_runners;
   std::vector<HardwareRunner> hw_runners;
   SearchSetup setup;

@@ -284,7 +284,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
       });
       if (pruned) throw search::TrialPruned();
     }
-    auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples);
+    auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples, cfg.eval_mode);
     nlohmann::json sw_j = nlohmann::json::object(), hw_j = nlohmann::json::object(),
                    scaled_j = nlohmann::json::object();
     const auto all = metrics.to_json(/*with_confusion=*/false);

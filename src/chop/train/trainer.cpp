@@ -42,10 +42,10 @@ nlohmann::ordered_json EpochRecord::to_json() const {
 }
 
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
-                               data::SplitKind split, int64_t max_samples) {
+                               data::SplitKind split, int64_t max_samples, bool eval_mode) {
   torch::NoGradGuard no_grad;
   bool was_training = m->is_training();
-  m->eval();
+  m->train(!eval_mode);
   torch::Device device = device_of(m);
   MetricAccumulator acc(dm.info().num_classes, device);
   int64_t seen = 0;

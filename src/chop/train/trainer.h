@@ -54,8 +54,10 @@ using EpochCallback = std::function<bool(const EpochRecord&)>;
 TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const TrainOptions& options,
                   const EpochCallback& on_epoch = {});
 
-/// Metrics of m (eval mode, no gradients) over a split, or its first max_samples samples.
+/// Metrics of m (no gradients) over a split, or its first max_samples samples. In eval mode
+/// unless eval_mode is false (MASE's runner key): then in training mode, as PyTorch would run
+/// it, with batch statistics in batch norms (updating their running statistics) and dropout on.
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
-                               data::SplitKind split, int64_t max_samples = 0);
+                               data::SplitKind split, int64_t max_samples = 0, bool eval_mode = true);
 
 }  // namespace chop::train

@@ -95,3 +95,18 @@ TEST(Trainer, SameSeedSameResult) {
   };
   EXPECT_EQ(run(), run());
 }
+
+TEST(Trainer, EvaluateInTrainingModeWhenEvalModeIsFalse) {
+  auto dm = blobs(400);
+  auto m = runtime::build_module(models::build_model("jsc-toy"), 0);
+  const auto mean_before = m->named_buffers()["seq_blocks_0.running_mean"].clone();
+  const auto frozen = train::evaluate(m, dm, data::SplitKind::val);
+  EXPECT_TRUE(torch::equal(m->named_buffers()["seq_blocks_0.running_mean"], mean_before))
+      << "eval mode leaves batch-norm statistics alone";
+  const auto batch_stats = train::evaluate(m, dm, data::SplitKind::val, 0, /*eval_mode=*/false);
+  EXPECT_FALSE(torch::equal(m->named_buffers()["seq_blocks_0.running_mean"], mean_before))
+      << "training mode updates the running statistics, as PyTorch's forward does";
+  EXPECT_NE(frozen.loss, batch_stats.loss);
+  EXPECT_EQ(frozen.n_samples, batch_stats.n_samples);
+  EXPECT_TRUE(m->is_training()) << "the module's mode is restored";
+}
