@@ -238,8 +238,6 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   so.load_if_exists = shared;
   if (!o.study_name.empty()) so.name = o.study_name;
   if (storage_url != "memory") so.with_heartbeat(2, 10);  // a dead worker's trial: FAIL after 10 s
-  CHOP_CHECK(!o.worker || search::canonical_sampler_name(cfg.setup.sampler) != "grid", ConfigError,
-             "the grid sampler runs in one process: use n_jobs for parallel trials, not workers");
   const auto& sw_metrics = software_metric_names();
   bool pruning_maximize = cfg.setup.pruning_metric != "loss";
   so.pruning_direction = pruning_maximize ? search::StudyDirection::Maximize : search::StudyDirection::Minimize;

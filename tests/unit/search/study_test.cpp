@@ -134,6 +134,50 @@ TEST(Study, GridVisitsEveryConfigurationOnceThenStops) {
   }, 5), ConfigError);
 }
 
+TEST(Study, GridIsSharedBetweenProcessesAndResumed) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  auto options = [&](bool load) {
+    StudyOptions o = StudyOptions().with_name("grid").with_storage(storage).with_load_if_exists(load);
+    o.sampler = make_sampler("grid", 0);  // each "process" has its own sampler state
+    return o;
+  };
+  auto objective = [](Trial& t) {
+    const auto w = t.suggest_categorical("width", {int64_t{8}, int64_t{16}, int64_t{32}});
+    const auto b = t.suggest_int("bits", 4, 8, false, 2);
+    const auto q = t.suggest_categorical("fmt", {std::string("int"), std::string("fp")});
+    return std::vector<double>{static_cast<double>(std::get<int64_t>(w) + b) + (std::get<std::string>(q) == "fp")};
+  };
+  Study first(options(false));
+  first.optimize(objective, 5);  // then "killed": a new process resumes
+  Study second(options(true)), third(options(true));
+  // Two processes alternate asks: neither repeats a point the other (or the first) evaluated.
+  for (bool more = true; more;) {
+    more = false;
+    for (Study* s : {&second, &third}) {
+      auto t = s->try_ask();
+      if (!t) continue;
+      more = true;
+      s->tell(*t, objective(*t));
+    }
+  }
+  const auto trials = second.trials();
+  ASSERT_EQ(trials.size(), 18u) << "5 + 13: the resumed processes did not start the grid again";
+  std::set<std::map<std::string, double>> points;
+  std::set<int64_t> ids;
+  for (const auto& t : trials) {
+    std::map<std::string, double> p;
+    for (const auto& [name, v] : t->params) p[name] = v;
+    points.insert(p);
+    ids.insert(t->system_attrs.at("grid_id").get<int64_t>());
+  }
+  EXPECT_EQ(points.size(), 18u);
+  EXPECT_EQ(*ids.rbegin(), 17);
+  EXPECT_FALSE(first.try_ask().has_value()) << "the first process sees the grid exhausted too";
+  // A process that never ran a trial knows the space from the study, so it stops at once.
+  Study late(options(true));
+  EXPECT_FALSE(late.try_ask().has_value());
+}
+
 TEST(Study, DedupReusesCompletedResults) {
   StudyOptions o = random_options(1);
   o.dedup = true;

@@ -34,14 +34,50 @@ int64_t GridSampler::grid_size() const {
   return n;
 }
 
-void GridSampler::before_trial(Study& study, const FrozenTrial& trial) {
-  int64_t id;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    id = next_id_++;
-    grid_ids_[trial.number] = id;
+namespace {
+constexpr const char* kSpaceAttr = "grid:search_space";
+}
+
+void GridSampler::adopt_stored_space_locked(Study& study) {
+  if (space_complete_) return;
+  const auto attrs = study.storage().get_study_system_attrs(study.study_id());
+  auto it = attrs.find(kSpaceAttr);
+  if (it == attrs.end()) return;
+  space_.clear();
+  for (const auto& entry : it->second)
+    space_.emplace_back(entry.at(0).get<std::string>(), Distribution::from_json(entry.at(1)));
+  space_complete_ = true;
+}
+
+std::set<int64_t> GridSampler::held_ids_locked(Study& study, int64_t except_number) const {
+  std::set<int64_t> held;
+  for (const auto& t : study.storage().get_all_trials(study.study_id(), std::nullopt)) {
+    auto it = t->system_attrs.find("grid_id");
+    if (t->number != except_number && it != t->system_attrs.end()) held.insert(it->second.get<int64_t>());
   }
-  study.storage().set_trial_system_attr(trial.trial_id, "grid_id", id);
+  for (const auto& [number, id] : grid_ids_)
+    if (number != except_number) held.insert(id);
+  return held;
+}
+
+void GridSampler::before_trial(Study& study, const FrozenTrial& trial) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  adopt_stored_space_locked(study);
+  for (int attempt = 0;; ++attempt) {
+    const std::set<int64_t> held = held_ids_locked(study, trial.number);
+    int64_t id = 0;
+    while (held.count(id)) ++id;
+    grid_ids_[trial.number] = id;
+    study.storage().set_trial_system_attr(trial.trial_id, "grid_id", id);
+    // Another process may have taken the same point at the same time: the lower trial number
+    // keeps it.
+    bool taken = false;
+    for (const auto& t : study.storage().get_all_trials(study.study_id(), std::nullopt)) {
+      auto it = t->system_attrs.find("grid_id");
+      taken = taken || (t->number < trial.number && it != t->system_attrs.end() && it->second.get<int64_t>() == id);
+    }
+    if (!taken || attempt >= 8) return;
+  }
 }
 
 double GridSampler::sample_independent(Study& /*study*/, const FrozenTrial& trial,
@@ -67,15 +103,27 @@ double GridSampler::sample_independent(Study& /*study*/, const FrozenTrial& tria
   return d.internal_at(id % d.n_values());
 }
 
-void GridSampler::after_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {
+void GridSampler::after_trial(Study& study, const FrozenTrial& /*trial*/) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!space_complete_) {
+    nlohmann::json stored = nlohmann::json::array();
+    for (const auto& [name, d] : space_) stored.push_back({name, d.to_json()});
+    const auto attrs = study.storage().get_study_system_attrs(study.study_id());
+    if (!attrs.count(kSpaceAttr)) study.storage().set_study_system_attr(study.study_id(), kSpaceAttr, stored);
+  }
   space_complete_ = true;
 }
 
-bool GridSampler::is_exhausted(Study& /*study*/) {
-  const int64_t n = grid_size();
+bool GridSampler::is_exhausted(Study& study) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return n >= 0 && next_id_ >= n;
+  adopt_stored_space_locked(study);
+  if (!space_complete_) return false;
+  int64_t n = 1;
+  for (const auto& [name, d] : space_) n *= d.n_values();
+  const std::set<int64_t> held = held_ids_locked(study, -1);
+  for (int64_t id = 0; id < n; ++id)
+    if (!held.count(id)) return false;
+  return true;
 }
 
 }  // namespace chop::search

@@ -4,15 +4,21 @@
 #include "chop/search/samplers/sampler.h"
 
 #include <mutex>
+#include <set>
 #include <vector>
 
 namespace chop::search {
 
 /// Enumerates the grid in mixed-radix order (first parameter fastest). Without an explicit
-/// space, the space is learned from the first trial's suggestions (order of first appearance);
-/// continuous float parameters are a SearchError (give them a step or make them categorical).
-/// Trial k gets grid point k (system attr "grid_id"); once all points are handed out,
-/// is_exhausted() is true and Study::optimize stops early.
+/// space, the space is learned from the first trial's suggestions (order of first appearance)
+/// and stored in the study (system attr "grid:search_space"), so other processes and resumed
+/// runs decode grid points the same way; continuous float parameters are a SearchError (give
+/// them a step or make them categorical). Each trial gets the smallest grid point no trial of
+/// the study holds yet (system attr "grid_id"; finished, failed and running trials all hold
+/// theirs, as in Optuna), so several processes and resumed studies share one grid; once every
+/// point is held, is_exhausted() is true and Study::optimize stops. Two processes asking at the
+/// same instant can rarely both take one point (Optuna's GridSampler has the same race); a
+/// trial that sees a lower-numbered trial holding its point moves to the next free one.
 class GridSampler : public Sampler {
  public:
   explicit GridSampler(uint64_t seed = 0) : seed_(seed) {}
@@ -32,13 +38,16 @@ class GridSampler : public Sampler {
 
  private:
   int64_t add_param_locked(const std::string& name, const Distribution& d);
+  /// Takes the space another process stored, if this one has not learned it yet.
+  void adopt_stored_space_locked(Study& study);
+  /// Grid points held by the study's trials (and by this sampler's trials in flight).
+  std::set<int64_t> held_ids_locked(Study& study, int64_t except_number) const;
 
   uint64_t seed_;
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, Distribution>> space_;
   bool space_complete_ = false;
-  int64_t next_id_ = 0;
-  std::map<int64_t, int64_t> grid_ids_;  // trial number -> grid point
+  std::map<int64_t, int64_t> grid_ids_;  // trial number -> grid point, trials of this process
 };
 
 }  // namespace chop::search
