@@ -15,6 +15,7 @@ using namespace chop;
 int main(int argc, char** argv) {
   std::string which = argc > 1 ? argv[1] : "jsc";
   int threads = argc > 2 ? std::stoi(argv[2]) : 1;
+  runtime::keep_freed_memory();  // as chop's main() does
   runtime::set_threads(threads);
   if (which == "load") {
     auto start = std::chrono::steady_clock::now();

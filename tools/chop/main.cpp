@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "chop/runtime/module.h"
 #include "chop/support/error.h"
 #include "commands.h"
 
@@ -17,6 +18,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  chop::runtime::keep_freed_memory();
   CLI::App app{"chop: hardware-aware neural architecture and quantization search (MASE's chop "
                "flow in C++)"};
   app.set_version_flag("--version", std::string("chop ") + CHOP_VERSION);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <mutex>
 #include <thread>
@@ -212,6 +213,12 @@ SetBlasThreads openblas_set_num_threads_fn() {
 void set_threads(int64_t n) {
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(n, 1)));
   if (auto set = openblas_set_num_threads_fn()) set(1);
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum: larger buffers are still mmap'ed
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 BlasPoolForLargeProducts::BlasPoolForLargeProducts(const ir::Graph& g, int64_t batch_size) {

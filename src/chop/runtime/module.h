@@ -64,6 +64,12 @@ GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t se
 /// (bench_train jsc 1: 0.46-0.82 M samples/s with the pool, 0.82-1.01 M without).
 void set_threads(int64_t n);
 
+/// Process-wide: glibc keeps freed memory (up to 1 GB) instead of returning buffers of 128 KB-32 MB
+/// to the kernel at every free, which LibTorch's CPU allocator does for each im2col and
+/// activation buffer: the page faults made convolutional training 2x slower (cnn-small on
+/// Fashion-MNIST: 1,000 -> 1,900 samples/s). Call once at start-up.
+void keep_freed_memory();
+
 /// While alive, with one LibTorch thread, OpenBLAS may use a thread per core: for graphs whose
 /// largest matrix product (batch x in x out of a Linear) is big enough for the pool to pay
 /// (Fashion-MNIST's 784-256-128-10 MLP: 60,000 -> 68,000+ samples/s on 2 cores). Restores one
