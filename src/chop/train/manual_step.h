@@ -1,4 +1,4 @@
-// ManualStep: a training step of a Linear/ReLU chain with gradients computed without autograd.
+// ManualStep: a training step of a Linear/BatchNorm1d/ReLU chain with gradients computed without autograd.
 #pragma once
 
 #include <torch/torch.h>
