@@ -1,4 +1,4 @@
-// ManualStep: a training step of a Linear/BatchNorm1d/ReLU chain with gradients computed without autograd.
+// ManualStep: training steps of Linear/BatchNorm1d/ReLU chains, gradients without autograd.
 #include "chop/train/manual_step.h"
 
 namespace chop::train {
