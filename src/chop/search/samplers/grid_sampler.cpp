@@ -28,6 +28,10 @@ int64_t GridSampler::add_param_locked(const std::string& name, const Distributio
 
 int64_t GridSampler::grid_size() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  return grid_size_locked();
+}
+
+int64_t GridSampler::grid_size_locked() const {
   if (!space_complete_) return -1;
   int64_t n = 1;
   for (const auto& [name, d] : space_) n *= d.n_values();
@@ -117,9 +121,8 @@ void GridSampler::after_trial(Study& study, const FrozenTrial& /*trial*/) {
 bool GridSampler::is_exhausted(Study& study) {
   std::lock_guard<std::mutex> lock(mutex_);
   adopt_stored_space_locked(study);
-  if (!space_complete_) return false;
-  int64_t n = 1;
-  for (const auto& [name, d] : space_) n *= d.n_values();
+  const int64_t n = grid_size_locked();
+  if (n < 0) return false;
   const std::set<int64_t> held = held_ids_locked(study, -1);
   for (int64_t id = 0; id < n; ++id)
     if (!held.count(id)) return false;

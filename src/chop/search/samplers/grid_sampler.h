@@ -38,6 +38,7 @@ class GridSampler : public Sampler {
 
  private:
   int64_t add_param_locked(const std::string& name, const Distribution& d);
+  int64_t grid_size_locked() const;
   /// Takes the space another process stored, if this one has not learned it yet.
   void adopt_stored_space_locked(Study& study);
   /// Grid points held by the study's trials (and by this sampler's trials in flight).

@@ -197,11 +197,7 @@ class PostgresConnection : public SqlConnection {
             query(e[1], {});
         }
         for (const char* statement : kSchema) query(statement, {});
-        query("INSERT INTO version_info (version_info_id, schema_version, library_version) "
-              "VALUES (1, ?, ?)",
-              {kOptunaSchemaVersion, std::string(kOptunaLibraryVersion)});
-        query("INSERT INTO alembic_version (version_num) VALUES (?)",
-              {std::string(kOptunaAlembicVersion)});
+        write_optuna_version_rows(*this);
       }
       commit();
     } catch (...) {

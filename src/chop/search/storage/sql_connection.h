@@ -67,4 +67,14 @@ inline constexpr int64_t kOptunaSchemaVersion = 12;
 inline constexpr const char* kOptunaAlembicVersion = "v3.0.0.d";
 inline constexpr const char* kOptunaLibraryVersion = "3.1.0";
 
+/// Writes the version rows Optuna 3.1 puts into the schema it creates (inside the caller's
+/// transaction, right after the tables).
+inline void write_optuna_version_rows(SqlConnection& c) {
+  c.query("INSERT INTO version_info (version_info_id, schema_version, library_version) "
+          "VALUES (1, ?, ?)",
+          {kOptunaSchemaVersion, std::string(kOptunaLibraryVersion)});
+  c.query("INSERT INTO alembic_version (version_num) VALUES (?)",
+          {std::string(kOptunaAlembicVersion)});
+}
+
 }  // namespace chop::search

@@ -208,11 +208,7 @@ class SqliteConnection : public SqlConnection {
         if (query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'studies'")
                 .empty()) {
           for (const char* statement : kSchema) query(statement);
-          query("INSERT INTO version_info (version_info_id, schema_version, library_version) "
-                "VALUES (1, ?, ?)",
-                {kOptunaSchemaVersion, std::string(kOptunaLibraryVersion)});
-          query("INSERT INTO alembic_version (version_num) VALUES (?)",
-                {std::string(kOptunaAlembicVersion)});
+          write_optuna_version_rows(*this);
         }
         commit();
         return;
