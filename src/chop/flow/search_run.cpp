@@ -16,6 +16,7 @@
 #include "chop/flow/search_space.h"
 #include "chop/flow/transforms.h"
 #include "chop/runtime/checkpoint.h"
+#include "chop/search/samplers/grid_sampler.h"
 #include "chop/search/storage/storage_url.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
@@ -230,6 +231,9 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   so.name = run.project;
   so.directions = directions;
   so.sampler = search::make_sampler(cfg.setup.sampler, seed, cfg.setup.sampler_options);
+  // The grid gets the whole space up front, so parallel trials and workers never wait for a
+  // first trial to reveal it.
+  if (so.sampler->name() == "grid") so.sampler = std::make_unique<search::GridSampler>(space->distributions(), seed);
   so.pruner = search::make_pruner(cfg.setup.pruner, cfg.setup.pruner_options);
   so.dedup = cfg.setup.dedup;
   std::string storage_url = o.storage_url.empty() ? "sqlite:///" + outcome.out_dir + "/study.db" : o.storage_url;

@@ -27,6 +27,20 @@ nlohmann::json from_param(const search::ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
 
+}  // namespace
+
+search::SearchSpace SearchSpace::distributions() const {
+  search::SearchSpace out;
+  for (const auto& [name, choices] : parameters()) {
+    std::vector<search::ParamValue> values;
+    for (const auto& c : choices) values.push_back(to_param(c, name));
+    out.emplace(name, search::Distribution::categorical(values));
+  }
+  return out;
+}
+
+namespace {
+
 /// MASE's seed tables: seed.<entry>.config.<key> = [choices]; lists of one are fixed.
 class SeedChoices {
  public:

@@ -21,6 +21,8 @@ class SearchSpace {
   virtual nlohmann::ordered_json sample(search::Trial& trial) const = 0;
   /// The parameters (flattened keys) and their choices, for reports and grid sizes.
   virtual std::vector<std::pair<std::string, std::vector<nlohmann::json>>> parameters() const = 0;
+  /// The same parameters as the distributions sample() suggests (for a grid over the space).
+  search::SearchSpace distributions() const;
 };
 
 /// Every space, listed once.

@@ -73,9 +73,17 @@ Study::~Study() {
 std::optional<Trial> Study::try_ask() {
   if (heartbeats_on()) fail_stale_trials();
   std::lock_guard<std::mutex> lock(ask_mutex_);
-  if (sampler_->is_exhausted(*this)) return std::nullopt;
-  const std::optional<TrialRef> waiting = storage_->pop_waiting_trial(study_id_);
-  const TrialRef ref = waiting ? *waiting : storage_->create_trial(study_id_);
+  std::optional<TrialRef> created = storage_->pop_waiting_trial(study_id_);
+  while (!created) {
+    const std::optional<TrialClaim> claim = sampler_->next_claim(*this);
+    if (!claim) {
+      created = storage_->create_trial(study_id_);
+    } else {
+      if (claim->exhausted) return std::nullopt;
+      created = storage_->create_trial_claiming(study_id_, claim->key, claim->system_attrs);
+    }
+  }
+  const TrialRef ref = *created;
   if (heartbeats_on()) start_heartbeat(ref.trial_id);
   sampler_->before_trial(*this, *storage_->get_trial(ref.trial_id));
   FrozenTrialPtr snap = storage_->get_trial(ref.trial_id);

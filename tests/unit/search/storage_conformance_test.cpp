@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -33,6 +34,13 @@ class StorageConformance : public ::testing::TestWithParam<std::string> {
       if (url.empty()) GTEST_SKIP() << "no PostgreSQL server could be started";
       storage_ = std::make_shared<PostgresStorage>(url);
     }
+  }
+  /// A second connection to the same storage (another worker process); memory: the same one.
+  std::shared_ptr<Storage> another() const {
+    const std::string kind = GetParam();
+    if (kind == "memory") return storage_;
+    if (kind == "sqlite") return std::make_shared<SqliteStorage>(dir_.file("study.db"));
+    return std::make_shared<PostgresStorage>(testing::postgres_test_url());
   }
   std::string name(const std::string& base) const {
     return fmt::format("{}-{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
@@ -93,6 +101,35 @@ TEST_P(StorageConformance, ConcurrentCreateTrialGivesUniqueConsecutiveNumbers) {
   EXPECT_EQ(ids.size(), numbers.size());
   const auto all = s.get_all_trials(sid, std::nullopt);
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i]->number, static_cast<int64_t>(i));
+}
+
+TEST_P(StorageConformance, EachClaimIsWonByExactlyOneTrial) {
+  const int64_t sid = storage_->create_study(name("s"), {StudyDirection::Minimize});
+  std::vector<std::shared_ptr<Storage>> workers = {storage_, another(), another(), storage_};
+  constexpr int kKeys = 12;
+  std::vector<std::vector<std::pair<int, TrialRef>>> won(workers.size());
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers.size(); ++w)
+    threads.emplace_back([&, w] {
+      for (int k = 0; k < kKeys; ++k)
+        if (auto ref = workers[w]->create_trial_claiming(sid, fmt::format("grid:{}", k), {{"grid_id", k}}))
+          won[w].emplace_back(k, *ref);
+    });
+  for (auto& t : threads) t.join();
+  std::map<int, TrialRef> winners;
+  for (const auto& list : won)
+    for (const auto& [k, ref] : list) EXPECT_TRUE(winners.emplace(k, ref).second) << "key " << k << " won twice";
+  ASSERT_EQ(winners.size(), size_t{kKeys});
+  EXPECT_EQ(storage_->get_n_trials(sid), kKeys) << "a lost claim must not leave a trial behind";
+  const auto attrs = storage_->get_study_system_attrs(sid);
+  for (const auto& [k, ref] : winners) {
+    const auto t = storage_->get_trial(ref.trial_id);
+    EXPECT_EQ(t->state, TrialState::Running);
+    EXPECT_EQ(t->system_attrs.at("grid_id"), k);
+    EXPECT_EQ(attrs.at(fmt::format("grid:{}", k)), ref.number);
+  }
+  EXPECT_FALSE(storage_->create_trial_claiming(sid, "grid:3", {}).has_value());
+  EXPECT_THROW(storage_->create_trial_claiming(123456, "grid:0", {}), SearchError);
 }
 
 TEST_P(StorageConformance, SnapshotsNeverChange) {

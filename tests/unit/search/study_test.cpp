@@ -1,11 +1,16 @@
 // Unit tests of Study, Trial and InMemoryStorage: ask/tell, failures, parallel jobs, dedup, grid.
 #include "chop/search/samplers/grid_sampler.h"
 #include "chop/search/storage/in_memory_storage.h"
+#include "chop/search/storage/sqlite_storage.h"
+#include "storage_test_support.h"
 #include "chop/search/study.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <set>
+#include <thread>
 
 namespace chop::search {
 namespace {
@@ -176,6 +181,44 @@ TEST(Study, GridIsSharedBetweenProcessesAndResumed) {
   // A process that never ran a trial knows the space from the study, so it stops at once.
   Study late(options(true));
   EXPECT_FALSE(late.try_ask().has_value());
+}
+
+TEST(Study, GridWorkersRacingOnSqliteTakeEveryPointExactlyOnce) {
+  // Three "processes" (own connection, own sampler) of three threads each race on a grid of 6
+  // points, with the space given up front and learned from the first trial.
+  for (const bool explicit_space : {true, false}) {
+    testing::TempDir dir("grid-race");
+    const SearchSpace space = {
+        {"width", Distribution::categorical({int64_t{8}, int64_t{16}, int64_t{32}})},
+        {"fmt", Distribution::categorical({std::string("int"), std::string("fp")})}};
+    auto options = [&] {
+      StudyOptions o = StudyOptions().with_name("race").with_load_if_exists(true);
+      o.storage = std::make_shared<SqliteStorage>(dir.file("study.db"));
+      o.sampler = explicit_space ? std::make_unique<GridSampler>(space) : make_sampler("grid", 0);
+      return o;
+    };
+    { Study creator(options()); }  // creates the study
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 3; ++w)
+      workers.emplace_back([&] {
+        Study study(options());
+        study.optimize([](Trial& t) {
+          t.suggest_categorical("width", {int64_t{8}, int64_t{16}, int64_t{32}});
+          t.suggest_categorical("fmt", {std::string("int"), std::string("fp")});
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          return std::vector<double>{1.0};
+        }, 100, 0.0, 3);
+      });
+    for (auto& w : workers) w.join();
+    const auto trials = Study(options()).trials();
+    EXPECT_EQ(trials.size(), 6u) << "explicit space: " << explicit_space;
+    std::set<std::map<std::string, double>> points;
+    for (const auto& t : trials) {
+      EXPECT_EQ(t->state, TrialState::Complete);
+      points.insert(std::map<std::string, double>(t->params.begin(), t->params.end()));
+    }
+    EXPECT_EQ(points.size(), 6u) << "explicit space: " << explicit_space;
+  }
 }
 
 TEST(Study, DedupReusesCompletedResults) {

@@ -5,6 +5,12 @@
 #include "chop/support/error.h"
 #include "chop/support/option_reader.h"
 
+#include <fmt/format.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
 namespace chop::search {
 
 GridSampler::GridSampler(const SearchSpace& space, uint64_t seed) : seed_(seed) {
@@ -53,35 +59,41 @@ void GridSampler::adopt_stored_space_locked(Study& study) {
   space_complete_ = true;
 }
 
-std::set<int64_t> GridSampler::held_ids_locked(Study& study, int64_t except_number) const {
+std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
+  std::unique_lock<std::mutex> lock(mutex_);
   std::set<int64_t> held;
-  for (const auto& t : study.storage().get_all_trials(study.study_id(), std::nullopt)) {
-    auto it = t->system_attrs.find("grid_id");
-    if (t->number != except_number && it != t->system_attrs.end()) held.insert(it->second.get<int64_t>());
-  }
-  for (const auto& [number, id] : grid_ids_)
-    if (number != except_number) held.insert(id);
-  return held;
-}
-
-void GridSampler::before_trial(Study& study, const FrozenTrial& trial) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  adopt_stored_space_locked(study);
-  for (int attempt = 0;; ++attempt) {
-    const std::set<int64_t> held = held_ids_locked(study, trial.number);
-    int64_t id = 0;
-    while (held.count(id)) ++id;
-    grid_ids_[trial.number] = id;
-    study.storage().set_trial_system_attr(trial.trial_id, "grid_id", id);
-    // Another process may have taken the same point at the same time: the lower trial number
-    // keeps it.
-    bool taken = false;
+  for (;;) {
+    adopt_stored_space_locked(study);
+    held.clear();
+    bool learning = false;  // a running trial is still revealing the space
     for (const auto& t : study.storage().get_all_trials(study.study_id(), std::nullopt)) {
       auto it = t->system_attrs.find("grid_id");
-      taken = taken || (t->number < trial.number && it != t->system_attrs.end() && it->second.get<int64_t>() == id);
+      if (it == t->system_attrs.end()) continue;
+      held.insert(it->second.get<int64_t>());
+      learning = learning || (!space_complete_ && t->state == TrialState::Running);
     }
-    if (!taken || attempt >= 8) return;
+    if (!learning) break;
+    // One trial at a time until the space is known: a second point could lie beyond a grid
+    // smaller than the number of parallel trials. A dead worker's trial ends by heartbeat.
+    lock.unlock();
+    if (study.heartbeats_on()) study.fail_stale_trials();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    lock.lock();
   }
+  int64_t id = 0;
+  while (held.count(id)) ++id;
+  TrialClaim claim;
+  const int64_t n = grid_size_locked();
+  claim.exhausted = n >= 0 && id >= n;
+  claim.key = fmt::format("grid:{}", id);
+  claim.system_attrs["grid_id"] = id;
+  return claim;
+}
+
+void GridSampler::before_trial(Study& /*study*/, const FrozenTrial& trial) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = trial.system_attrs.find("grid_id");
+  if (it != trial.system_attrs.end()) grid_ids_[trial.number] = it->second.get<int64_t>();
 }
 
 double GridSampler::sample_independent(Study& /*study*/, const FrozenTrial& trial,
@@ -102,7 +114,11 @@ double GridSampler::sample_independent(Study& /*study*/, const FrozenTrial& tria
              "parameter '{}' changed from {} to {}; the grid sampler needs a fixed space", name,
              d.to_string(), distribution.to_string());
   auto it = grid_ids_.find(trial.number);
-  int64_t id = it == grid_ids_.end() ? 0 : it->second;
+  CHOP_CHECK(it != grid_ids_.end(), SearchError,
+             "trial {} holds no grid point: give every parameter when enqueueing trials for the "
+             "grid sampler",
+             trial.number);
+  int64_t id = it->second;
   for (int64_t i = 0; i < index; ++i) id /= space_[static_cast<size_t>(i)].second.n_values();
   return d.internal_at(id % d.n_values());
 }
@@ -116,17 +132,6 @@ void GridSampler::after_trial(Study& study, const FrozenTrial& /*trial*/) {
     if (!attrs.count(kSpaceAttr)) study.storage().set_study_system_attr(study.study_id(), kSpaceAttr, stored);
   }
   space_complete_ = true;
-}
-
-bool GridSampler::is_exhausted(Study& study) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  adopt_stored_space_locked(study);
-  const int64_t n = grid_size_locked();
-  if (n < 0) return false;
-  const std::set<int64_t> held = held_ids_locked(study, -1);
-  for (int64_t id = 0; id < n; ++id)
-    if (!held.count(id)) return false;
-  return true;
 }
 
 }  // namespace chop::search

@@ -4,21 +4,20 @@
 #include "chop/search/samplers/sampler.h"
 
 #include <mutex>
-#include <set>
 #include <vector>
 
 namespace chop::search {
 
 /// Enumerates the grid in mixed-radix order (first parameter fastest). Without an explicit
-/// space, the space is learned from the first trial's suggestions (order of first appearance)
-/// and stored in the study (system attr "grid:search_space"), so other processes and resumed
-/// runs decode grid points the same way; continuous float parameters are a SearchError (give
-/// them a step or make them categorical). Each trial gets the smallest grid point no trial of
-/// the study holds yet (system attr "grid_id"; finished, failed and running trials all hold
-/// theirs, as in Optuna), so several processes and resumed studies share one grid; once every
-/// point is held, is_exhausted() is true and Study::optimize stops. Two processes asking at the
-/// same instant can rarely both take one point (Optuna's GridSampler has the same race); a
-/// trial that sees a lower-numbered trial holding its point moves to the next free one.
+/// space, the space is learned from the first trial's suggestions (order of first appearance;
+/// later trials wait until it finishes) and stored in the study (system attr
+/// "grid:search_space"), so other processes and resumed runs decode grid points the same way;
+/// chop search always gives the space up front. Continuous float parameters are a ConfigError
+/// (give them a step or make them categorical). Each new trial is created holding the smallest
+/// grid point no trial of the study holds yet (trial system attr "grid_id", claimed atomically
+/// as study system attr "grid:<id>"; finished, failed and running trials all keep theirs, as in
+/// Optuna), so several processes and resumed studies share one grid and never evaluate a point
+/// twice; once every point is held the study stops. A WAITING trial (a retry) keeps its point.
 class GridSampler : public Sampler {
  public:
   explicit GridSampler(uint64_t seed = 0) : seed_(seed) {}
@@ -28,11 +27,11 @@ class GridSampler : public Sampler {
   static std::unique_ptr<Sampler> create(uint64_t seed, const nlohmann::json& options);
   std::string name() const override { return "grid"; }
 
+  std::optional<TrialClaim> next_claim(Study& study) override;
   void before_trial(Study& study, const FrozenTrial& trial) override;
   double sample_independent(Study& study, const FrozenTrial& trial, const std::string& name,
                             const Distribution& distribution) override;
   void after_trial(Study& study, const FrozenTrial& trial) override;
-  bool is_exhausted(Study& study) override;
   /// Number of grid points, -1 while the space is still being learned.
   int64_t grid_size() const;
 
@@ -41,8 +40,6 @@ class GridSampler : public Sampler {
   int64_t grid_size_locked() const;
   /// Takes the space another process stored, if this one has not learned it yet.
   void adopt_stored_space_locked(Study& study);
-  /// Grid points held by the study's trials (and by this sampler's trials in flight).
-  std::set<int64_t> held_ids_locked(Study& study, int64_t except_number) const;
 
   uint64_t seed_;
   mutable std::mutex mutex_;

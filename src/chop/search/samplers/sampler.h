@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,14 @@ namespace chop::search {
 
 class Study;
 using SearchSpace = std::map<std::string, Distribution>;
+
+/// A point of the space that a new trial must hold alone (a grid point): the study creates the
+/// trial only if no trial holds `key` yet (Storage::create_trial_claiming), with `system_attrs`.
+struct TrialClaim {
+  bool exhausted = false;  // no point is left: the study stops
+  std::string key;
+  std::map<std::string, nlohmann::json> system_attrs;
+};
 
 /// A sampler proposes parameter values (internal representation). It is stateless between trials
 /// in the sense of Optuna: it reads finished trials through the study each time (it may cache
@@ -26,6 +35,10 @@ class Sampler {
   virtual ~Sampler() = default;
   virtual std::string name() const = 0;
 
+  /// Called under the study's ask lock before a new trial is created (not for a WAITING trial
+  /// that is resumed): nullopt for samplers without exclusive points; otherwise the claim the new
+  /// trial must make. When another worker made that claim first, the study asks again.
+  virtual std::optional<TrialClaim> next_claim(Study& /*study*/) { return std::nullopt; }
   /// Called once per new trial, before any parameter is sampled (under the study's ask lock).
   virtual void before_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {}
   /// Parameters sampled jointly for this trial; empty for independent samplers.
@@ -44,8 +57,6 @@ class Sampler {
                                     const std::string& name, const Distribution& distribution) = 0;
   /// Called once per trial after it finished.
   virtual void after_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {}
-  /// True when the sampler has nothing new to propose (a finished grid): the study stops.
-  virtual bool is_exhausted(Study& /*study*/) { return false; }
 };
 
 /// Uniform random internal value in `d` (log-uniform for log, on the step grid for steps).

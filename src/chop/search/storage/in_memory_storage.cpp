@@ -124,6 +124,23 @@ std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id, double
 
 TrialRef InMemoryStorage::create_trial(int64_t study_id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  return create_trial_locked(study_id);
+}
+
+std::optional<TrialRef> InMemoryStorage::create_trial_claiming(
+    int64_t study_id, const std::string& claim_key,
+    const std::map<std::string, nlohmann::json>& system_attrs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  auto& claims = studies_[static_cast<size_t>(study_id)].system_attrs;
+  if (claims.count(claim_key)) return std::nullopt;
+  const TrialRef ref = create_trial_locked(study_id);
+  claims[claim_key] = ref.number;
+  writable(ref.trial_id).system_attrs.insert(system_attrs.begin(), system_attrs.end());
+  return ref;
+}
+
+TrialRef InMemoryStorage::create_trial_locked(int64_t study_id) {
   study(study_id);
   auto& rec = studies_[static_cast<size_t>(study_id)];
   auto trial = std::make_shared<FrozenTrial>();

@@ -28,6 +28,9 @@ class InMemoryStorage : public Storage {
 
   TrialRef create_trial(int64_t study_id) override;
   TrialRef create_trial_from(int64_t study_id, const FrozenTrial& templ) override;
+  std::optional<TrialRef> create_trial_claiming(
+      int64_t study_id, const std::string& claim_key,
+      const std::map<std::string, nlohmann::json>& system_attrs) override;
   std::optional<TrialRef> pop_waiting_trial(int64_t study_id) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
                        const Distribution& distribution) override;
@@ -57,6 +60,8 @@ class InMemoryStorage : public Storage {
     std::map<std::string, nlohmann::json> system_attrs;
   };
   const StudyRecord& study(int64_t study_id) const;
+  /// create_trial with mutex_ held.
+  TrialRef create_trial_locked(int64_t study_id);
   /// The trial, made writable: running (else SearchError) and not shared with any reader.
   FrozenTrial& writable(int64_t trial_id);
 
