@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one CLI end-to-end case file: `run_cli_tests.sh CASE.sh /path/to/chop`.
-# A case calls: ok CMD... (must exit 0; output in $OUT), fails "text" CMD... (must exit non-zero
+# A case calls: ok CMD... (must exit 0 without a LibTorch warning; output in $OUT), fails "text" CMD... (must exit non-zero
 # with one line on stderr containing text), has "text" (in $OUT), lacks "text" (not in $OUT).
 set -uo pipefail
 CASE=$1
@@ -17,7 +17,10 @@ pass() { N_PASS=$((N_PASS + 1)); }
 
 ok() {
   OUT=$("$@" 2>"$WORK/stderr"); local rc=$?
-  if [ $rc -ne 0 ]; then fail "'$*' exited $rc: $(cat "$WORK/stderr")"; else pass; fi
+  if [ $rc -ne 0 ]; then fail "'$*' exited $rc: $(cat "$WORK/stderr")"; return; fi
+  # LibTorch's own warnings (glog lines "W... ] Warning: ...") must never reach users.
+  if grep -q "\] Warning: " "$WORK/stderr"; then fail "'$*' printed a LibTorch warning: $(grep -m1 "\] Warning: " "$WORK/stderr")"; return; fi
+  pass
 }
 fails() {
   local want=$1; shift

@@ -84,6 +84,13 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
 
 torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
+  if (x.size(0) != rows_) {
+    // Emptied buffers are resized by the out= kernels silently (and keep their memory); a
+    // non-empty buffer of another shape makes LibTorch warn at every step.
+    for (auto* t : {&log_probs_, &grad_log_probs_, &grad_logits_}) t->resize_({0});
+    for (auto& l : layers_) l.out.resize_({0}), l.grad_in.resize_({0});
+    rows_ = x.size(0);
+  }
   acts_.clear();
   acts_.push_back(x);
   for (auto& l : layers_) {

@@ -38,6 +38,7 @@ class ManualStep {
   std::vector<Layer> layers_;
   size_t first_param_ = 0;  ///< no gradient flows below this layer
   torch::Tensor log_probs_, grad_log_probs_, grad_logits_, one_;
+  int64_t rows_ = -1;  ///< batch size the buffers hold (a last batch is shorter)
   std::vector<torch::Tensor> acts_;
 };
 
