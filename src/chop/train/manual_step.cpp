@@ -1,6 +1,8 @@
 // ManualStep: training steps of Linear/BatchNorm1d/ReLU chains, gradients without autograd.
 #include "chop/train/manual_step.h"
 
+#include "chop/train/fused_kernels.h"
+
 namespace chop::train {
 
 std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
@@ -116,13 +118,26 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
         break;
     }
   }
-  // Mean cross-entropy = nll_loss(log_softmax(logits)); backward with the same kernels as autograd.
-  at::_log_softmax_out(log_probs_, acts_.back(), 1, false);
-  auto [loss, total_weight] = at::nll_loss_forward(log_probs_, y, {}, at::Reduction::Mean, -100);
-  at::nll_loss_backward_out(grad_log_probs_, one_, log_probs_, y, {}, at::Reduction::Mean, -100,
-                            total_weight);
-  torch::Tensor grad = at::_log_softmax_backward_data_out(grad_logits_, grad_log_probs_, log_probs_,
-                                                          1, log_probs_.scalar_type());
+  // Mean cross-entropy = nll_loss(log_softmax(logits)) and its gradient wrt the logits: one fused
+  // loop on CPU float32, else the kernels autograd calls.
+  const torch::Tensor& logits = acts_.back();
+  torch::Tensor loss, grad;
+  if (logits.is_cpu() && logits.scalar_type() == torch::kFloat32 && y.is_cpu() &&
+      y.scalar_type() == torch::kInt64) {
+    const torch::Tensor z = logits.contiguous(), t = y.contiguous();
+    grad = grad_logits_.resize_(z.sizes());
+    loss = torch::scalar_tensor(fused_cross_entropy(z.data_ptr<float>(), t.data_ptr<int64_t>(), z.size(0),
+                                                    z.size(1), grad.data_ptr<float>()),
+                                z.options());
+  } else {
+    at::_log_softmax_out(log_probs_, logits, 1, false);
+    torch::Tensor total_weight;
+    std::tie(loss, total_weight) = at::nll_loss_forward(log_probs_, y, {}, at::Reduction::Mean, -100);
+    at::nll_loss_backward_out(grad_log_probs_, one_, log_probs_, y, {}, at::Reduction::Mean, -100,
+                              total_weight);
+    grad = at::_log_softmax_backward_data_out(grad_logits_, grad_log_probs_, log_probs_, 1,
+                                              log_probs_.scalar_type());
+  }
   for (size_t i = layers_.size(); i-- > first_param_;) {
     Layer& l = layers_[i];
     const torch::Tensor& in = acts_[i];

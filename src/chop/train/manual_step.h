@@ -13,9 +13,10 @@ namespace chop::train {
 /// Forward (training mode), mean cross-entropy and backward of a graph that is a chain of linear,
 /// batch_norm1d, relu, flatten and dropout (p = 0) nodes with no quantized precision, on 2-D
 /// activations: the JSC models and MLPs. It calls the kernels autograd would (addmm,
-/// native_batch_norm, log_softmax / nll_loss and their backward functions, threshold_backward,
-/// mm) into buffers kept between steps, updates batch-norm running statistics as torch does, and writes each parameter's gradient straight into its
-/// grad() (the optimizer's flat buffer, so no zero_grad or accumulation). Same gradients as
+/// native_batch_norm and its backward, threshold_backward, mm; the loss and its gradient are one
+/// fused loop on CPU, log_softmax / nll_loss elsewhere) into buffers kept between steps, updates
+/// batch-norm running statistics as torch does, and writes each parameter's gradient straight
+/// into its grad() (the optimizer's flat buffer, so no zero_grad or accumulation). Same gradients as
 /// autograd (tested); about half the dispatched ops and no autograd graph per step, which is most
 /// of the cost for the small MLPs searched here. Any other graph trains with autograd.
 class ManualStep {

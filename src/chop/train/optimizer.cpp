@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "chop/support/error.h"
-#include "chop/train/fused_adam.h"
+#include "chop/train/fused_kernels.h"
 
 namespace chop::train {
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "chop/models/zoo.h"
+#include "chop/train/fused_kernels.h"
 #include "chop/train/manual_step.h"
 #include "chop/train/trainer.h"
 
@@ -57,6 +58,24 @@ struct WarningCounter : c10::WarningHandler {
 };
 
 }  // namespace
+
+TEST(FusedCrossEntropy, HandComputedLossAndGradient) {
+  // Row 0: softmax(0, ln 3) = (1/4, 3/4), target 1: loss ln(4/3). Row 1: softmax(5, 5) = (1/2, 1/2),
+  // target 0: loss ln 2. Mean ln(8/3) / 2; gradient (softmax - one_hot) / 2.
+  const float logits[] = {0.0f, std::log(3.0f), 5.0f, 5.0f};
+  const int64_t target[] = {1, 0};
+  float grad[4] = {9, 9, 9, 9};
+  EXPECT_NEAR(train::fused_cross_entropy(logits, target, 2, 2, grad), std::log(8.0 / 3.0) / 2, 1e-6);
+  EXPECT_NEAR(grad[0], 0.125, 1e-6);
+  EXPECT_NEAR(grad[1], -0.125, 1e-6);
+  EXPECT_NEAR(grad[2], -0.25, 1e-6);
+  EXPECT_NEAR(grad[3], 0.25, 1e-6);
+  const float big[] = {1000.0f, 0.0f};  // no overflow: shifted by the row maximum
+  const int64_t zero[] = {0};
+  EXPECT_NEAR(train::fused_cross_entropy(big, zero, 1, 2, grad), 0.0, 1e-6);
+  const int64_t bad[] = {0, 2};
+  EXPECT_THROW(train::fused_cross_entropy(logits, bad, 2, 2, grad), std::out_of_range);
+}
 
 TEST(ManualStep, SameLossAndGradientsAsAutograd) {
   // BatchNorm1d, ReLU and Linear (the JSC models), and Linears with nothing between.
