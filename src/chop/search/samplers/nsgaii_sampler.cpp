@@ -1,4 +1,5 @@
-// NsgaIISampler: the NSGA-II genetic algorithm (SBX or uniform crossover, mutation, crowding distance).
+// NsgaIISampler: the NSGA-II genetic algorithm (uniform, SBX or differential-evolution variation,
+// mutation, crowding distance).
 #include "chop/search/samplers/nsgaii_sampler.h"
 
 #include "chop/search/multi_objective.h"
@@ -20,8 +21,13 @@ NsgaIISampler::NsgaIISampler(uint64_t seed, NsgaIISamplerOptions options)
              "`0 <= crossover_prob <= 1` must hold, but got {}", options_.crossover_prob);
   CHOP_CHECK(options_.swapping_prob >= 0 && options_.swapping_prob <= 1, ConfigError,
              "`0 <= swapping_prob <= 1` must hold, but got {}", options_.swapping_prob);
-  CHOP_CHECK(options_.crossover == "sbx" || options_.crossover == "uniform", ConfigError,
-             "{}", unknown_name_message("crossover", options_.crossover, {"sbx", "uniform"}));
+  CHOP_CHECK(options_.crossover == "sbx" || options_.crossover == "uniform" || options_.crossover == "de",
+             ConfigError, "{}", unknown_name_message("crossover", options_.crossover, {"sbx", "uniform", "de"}));
+  CHOP_CHECK(options_.de_f > 0 && options_.de_cr >= 0 && options_.de_cr <= 1, ConfigError,
+             "`de_f > 0` and `0 <= de_cr <= 1` must hold, but got de_f={}, de_cr={}", options_.de_f,
+             options_.de_cr);
+  CHOP_CHECK(options_.de_bounds == "clip" || options_.de_bounds == "reflect", ConfigError, "{}",
+             unknown_name_message("de_bounds", options_.de_bounds, {"clip", "reflect"}));
   CHOP_CHECK(options_.sbx_eta > 0 && options_.mutation_eta > 0, ConfigError,
              "`sbx_eta > 0` and `mutation_eta > 0` must hold, but got sbx_eta={}, mutation_eta={}",
              options_.sbx_eta, options_.mutation_eta);
@@ -39,6 +45,9 @@ std::unique_ptr<Sampler> NsgaIISampler::create(uint64_t seed, const nlohmann::js
   o.crossover = r.get("crossover", o.crossover);
   o.sbx_eta = r.get("sbx_eta", o.sbx_eta);
   o.mutation_eta = r.get("mutation_eta", o.mutation_eta);
+  o.de_f = r.get("de_f", o.de_f);
+  o.de_cr = r.get("de_cr", o.de_cr);
+  o.de_bounds = r.get("de_bounds", o.de_bounds);
   r.finish();
   return std::make_unique<NsgaIISampler>(seed, o);
 }
@@ -139,6 +148,14 @@ void NsgaIISampler::before_trial(Study& study, const FrozenTrial& trial) {
       plan.parent_a = tournament();
       plan.parent_b = tournament();
       plan.crossover = rng.uniform() < options_.crossover_prob;
+      if (options_.crossover == "de" && parents.size() >= 2) {
+        const uint64_t n = parents.size();
+        const uint64_t i2 = rng.below(n);
+        uint64_t i3 = rng.below(n - 1);
+        if (i3 >= i2) ++i3;
+        plan.de_r2 = parents[i2];
+        plan.de_r3 = parents[i3];
+      }
     }
     plans_[trial.number] = plan;
   }
@@ -167,6 +184,17 @@ double sbx(Rng& rng, double x1, double x2, double lo, double hi, double eta) {
   return std::clamp(rng.uniform() < 0.5 ? c1 : c2, lo, hi);
 }
 
+/// Differential-evolution mutant r1 + f (r2 - r3), brought back into [lo, hi] by clipping or by
+/// reflecting about the crossed bound (then clipping, for overshoots wider than the domain).
+double de_mutant(double r1, double r2, double r3, double lo, double hi, double f, bool reflect) {
+  double v = r1 + f * (r2 - r3);
+  if (reflect) {
+    if (v < lo) v = 2.0 * lo - v;
+    if (v > hi) v = 2.0 * hi - v;
+  }
+  return std::clamp(v, lo, hi);
+}
+
 /// Deb's polynomial mutation of x within [lo, hi].
 double polynomial_mutation(Rng& rng, double x, double lo, double hi, double eta) {
   if (hi <= lo) return x;
@@ -189,8 +217,8 @@ double polynomial_mutation(Rng& rng, double x, double lo, double hi, double eta)
 double NsgaIISampler::sample_independent(Study& /*study*/, const FrozenTrial& trial,
                                          const std::string& name, const Distribution& distribution) {
   Rng rng = param_rng(seed_, trial.number, name);
-  double a = std::nan(""), b = std::nan("");
-  bool crossover = false;
+  double a = std::nan(""), b = std::nan(""), r2 = std::nan(""), r3 = std::nan("");
+  bool crossover = false, same_parents = false;
   double n_params = 1.0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -198,18 +226,33 @@ double NsgaIISampler::sample_independent(Study& /*study*/, const FrozenTrial& tr
     if (it == plans_.end() || it->second.parent_a < 0) return sample_uniform(rng, distribution);
     const Plan& plan = it->second;
     crossover = plan.crossover;
-    for (const int64_t parent_number : {plan.parent_a, plan.parent_b}) {
-      const FrozenTrial& parent = history_.trial(parent_number);
+    same_parents = plan.parent_a == plan.parent_b;
+    n_params = std::max<double>(1.0, static_cast<double>(history_.trial(plan.parent_a).params.size()));
+    auto value_of = [&](int64_t number) {
+      if (number < 0) return std::nan("");
+      const FrozenTrial& parent = history_.trial(number);
       auto p = parent.params.find(name);
-      const bool has = p != parent.params.end() && parent.distributions.at(name) == distribution;
-      (parent_number == plan.parent_a ? a : b) = has ? p->second : std::nan("");
-      if (parent_number == plan.parent_a) n_params = std::max<double>(1.0, static_cast<double>(parent.params.size()));
-    }
+      return p != parent.params.end() && parent.distributions.at(name) == distribution ? p->second : std::nan("");
+    };
+    a = value_of(plan.parent_a);
+    b = value_of(plan.parent_b);
+    r2 = value_of(plan.de_r2);
+    r3 = value_of(plan.de_r3);
   }
   const double mutation = options_.mutation_prob < 0 ? 1.0 / n_params : options_.mutation_prob;
+  const bool de_mode = options_.crossover == "de" && distribution.is_numerical();
   const bool sbx_mode = options_.crossover == "sbx" && distribution.is_numerical();
+  const bool polynomial = (sbx_mode || de_mode);  // polynomial mutation, else resampling
   double child = a;
-  if (crossover && !std::isnan(b)) {
+  if (de_mode) {
+    // DE/rand/1/bin: target a, base b; crossover_prob does not apply (de_cr is the crossover).
+    if (!std::isnan(a) && !std::isnan(b) && !std::isnan(r2) && !std::isnan(r3) && rng.uniform() < options_.de_cr) {
+      const auto [lo, hi] = search_bounds(distribution);
+      auto t = [&](double x) { return distribution.log ? std::log(x) : x; };
+      const double v = de_mutant(t(b), t(r2), t(r3), lo, hi, options_.de_f, options_.de_bounds == "reflect");
+      child = distribution.snap(distribution.log ? std::exp(v) : v);
+    }
+  } else if (crossover && !same_parents && !std::isnan(b)) {  // one parent twice: nothing to cross
     if (sbx_mode && !std::isnan(a)) {
       if (rng.uniform() < options_.swapping_prob) {
         const auto [lo, hi] = search_bounds(distribution);
@@ -223,7 +266,7 @@ double NsgaIISampler::sample_independent(Study& /*study*/, const FrozenTrial& tr
   }
   if (std::isnan(child)) return sample_uniform(rng, distribution);
   if (rng.uniform() >= mutation) return child;
-  if (!sbx_mode) return sample_uniform(rng, distribution);
+  if (!polynomial) return sample_uniform(rng, distribution);
   const auto [lo, hi] = search_bounds(distribution);
   const double t = polynomial_mutation(rng, distribution.log ? std::log(child) : child, lo, hi,
                                        options_.mutation_eta);
