@@ -6,8 +6,12 @@
 #include "chop/search/storage/in_memory_storage.h"
 #include "chop/support/error.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <set>
 #include <thread>
 
 namespace chop::search {
@@ -70,18 +74,79 @@ Study::~Study() {
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
 }
 
-std::optional<Trial> Study::try_ask() {
-  if (heartbeats_on()) fail_stale_trials();
-  std::lock_guard<std::mutex> lock(ask_mutex_);
-  std::optional<TrialRef> created = storage_->pop_waiting_trial(study_id_);
-  while (!created) {
-    const std::optional<TrialClaim> claim = sampler_->next_claim(*this);
-    if (!claim) {
-      created = storage_->create_trial(study_id_);
-    } else {
-      if (claim->exhausted) return std::nullopt;
-      created = storage_->create_trial_claiming(study_id_, claim->key, claim->system_attrs);
+namespace {
+
+constexpr const char* kSlotAttr = "chop:slot";
+
+/// Where a study stands against a total of COMPLETE trials shared by several workers. Each new
+/// trial claims a slot k < total (minus trials without one: earlier runs, Optuna's, retries) as
+/// study key "chop:slot:<k>:<attempt>", attempt counting earlier holders that failed or were
+/// pruned; so workers never start more trials than the total needs.
+struct SlotState {
+  bool reached = false;  // every slot holds a COMPLETE trial
+  bool wait = false;     // no free slot, but a running trial may still free one
+  std::string key;
+  nlohmann::json value;
+};
+
+SlotState total_slot(const std::vector<FrozenTrialPtr>& trials, int64_t total) {
+  int64_t capacity = total;
+  std::set<int64_t> held;
+  std::map<int64_t, int64_t> attempts;
+  bool running = false;
+  for (const auto& t : trials) {
+    const bool unfinished = t->state == TrialState::Running || t->state == TrialState::Waiting;
+    const bool active = unfinished || t->state == TrialState::Complete;
+    running = running || unfinished;
+    auto it = t->system_attrs.find(kSlotAttr);
+    if (it == t->system_attrs.end()) {
+      capacity -= active;
+      continue;
     }
+    const int64_t k = it->second.at(0).get<int64_t>();
+    if (active)
+      held.insert(k);
+    else
+      ++attempts[k];
+  }
+  for (int64_t k = 0; k < capacity; ++k)
+    if (!held.count(k))
+      return {false, false, fmt::format("{}:{}:{}", kSlotAttr, k, attempts[k]),
+              nlohmann::json::array({k, attempts[k]})};
+  return {!running, running, "", nullptr};
+}
+
+}  // namespace
+
+std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
+  std::unique_lock<std::mutex> lock(ask_mutex_, std::defer_lock);
+  std::optional<TrialRef> created;
+  while (!created) {
+    if (heartbeats_on()) fail_stale_trials();
+    lock.lock();
+    created = storage_->pop_waiting_trial(study_id_);
+    if (created) break;
+    std::vector<std::string> keys;
+    std::map<std::string, nlohmann::json> attrs;
+    if (study_total) {
+      const SlotState slot = total_slot(storage_->get_all_trials(study_id_, std::nullopt), *study_total);
+      if (slot.reached || (slot.wait && stop_)) return std::nullopt;
+      if (slot.wait) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      keys.push_back(slot.key);
+      attrs[kSlotAttr] = slot.value;
+    }
+    if (std::optional<TrialClaim> claim = sampler_->next_claim(*this)) {
+      if (claim->exhausted) return std::nullopt;
+      keys.push_back(claim->key);
+      attrs.insert(claim->system_attrs.begin(), claim->system_attrs.end());
+    }
+    created = keys.empty() ? storage_->create_trial(study_id_)
+                           : storage_->create_trial_claiming(study_id_, keys, attrs);
+    if (!created) lock.unlock();  // another worker claimed first: look again
   }
   const TrialRef ref = *created;
   if (heartbeats_on()) start_heartbeat(ref.trial_id);
@@ -147,6 +212,7 @@ void Study::retry(const FrozenTrial& failed) {
   copy.user_attrs = failed.user_attrs;
   copy.system_attrs = failed.system_attrs;
   copy.system_attrs.erase("fail_reason");
+  copy.system_attrs.erase(kSlotAttr);  // a retry is counted without a slot
   nlohmann::json history = nlohmann::json::array();
   auto it = failed.system_attrs.find("retry_history");
   if (it != failed.system_attrs.end() && it->second.is_array()) history = it->second;
@@ -276,21 +342,12 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
   stop_ = false;
   const auto start = std::chrono::steady_clock::now();
   std::atomic<int64_t> started{0};
-  std::mutex total_mutex;
-  int64_t in_flight = 0;  // trials of this call not yet finished (until_study_total)
-  // Claims one trial slot; false when the study (or this call) has enough trials.
+  // The study-wide total is enforced by try_ask's slots; otherwise count this call's trials.
+  std::optional<int64_t> study_total;
+  if (options.until_study_total && options.n_trials >= 0) study_total = options.n_trials;
   auto claim = [&] {
-    if (!options.until_study_total)
-      return options.n_trials < 0 || started.fetch_add(1) < options.n_trials;
-    std::lock_guard<std::mutex> lock(total_mutex);
-    if (options.n_trials >= 0 && n_complete() + in_flight >= options.n_trials) return false;
-    ++in_flight;
-    return true;
-  };
-  auto release = [&] {
-    if (!options.until_study_total) return;
-    std::lock_guard<std::mutex> lock(total_mutex);
-    --in_flight;
+    return options.until_study_total || options.n_trials < 0 ||
+           started.fetch_add(1) < options.n_trials;
   };
   std::mutex fatal_mutex;
   std::exception_ptr fatal;
@@ -304,20 +361,15 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
     while (!stop_) {
       if (timed_out()) return;
       if (!claim()) return;
-      bool claimed = true;
       try {
-        std::optional<Trial> trial = try_ask();
+        std::optional<Trial> trial = try_ask(study_total);
         if (!trial) {
-          release();
           stop_ = true;
           return;
         }
         FrozenTrialPtr done = run_trial(*trial, objective);
-        release();
-        claimed = false;
         for (const auto& cb : options.callbacks) cb(*this, *done);
       } catch (...) {
-        if (claimed) release();
         std::lock_guard<std::mutex> lock(fatal_mutex);
         if (!fatal) fatal = std::current_exception();
         stop_ = true;

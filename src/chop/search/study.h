@@ -68,8 +68,9 @@ struct OptimizeOptions {
   double timeout_seconds = 0.0;   ///< 0: no limit
   int n_jobs = 1;                 ///< threads running trials in this process
   /// false: run n_trials new trials. true: run until the study holds n_trials COMPLETE trials in
-  /// storage, counting those of earlier runs and other workers (resume, distributed workers).
-  /// Other processes may overshoot the total by up to one trial each.
+  /// storage, counting those of earlier runs and other workers (resume, distributed workers):
+  /// workers never start more trials than that needs (see try_ask), so no worker overshoots
+  /// unless a retried trial completes alongside its replacement.
   bool until_study_total = false;
   std::vector<Callback> callbacks;
 };
@@ -97,7 +98,11 @@ class Study {
 
   /// Starts a trial: the oldest WAITING one (a retry) if any, else a new one; nullopt when the
   /// sampler is exhausted (a finished grid). With heartbeats on, first fails stale trials.
-  std::optional<Trial> try_ask();
+  /// With `study_total`, a new trial starts only while COMPLETE, RUNNING and WAITING trials of
+  /// the study (all workers) number fewer than it: it then waits while trials run elsewhere (one
+  /// may fail and free its place) and returns nullopt once the total is COMPLETE or stop() was
+  /// called. Atomic across workers (Storage::create_trial_claiming).
+  std::optional<Trial> try_ask(std::optional<int64_t> study_total = std::nullopt);
   /// Starts a new trial; SearchError when the sampler is exhausted.
   Trial ask();
   /// Finishes a trial as COMPLETE with one value per objective. A wrong number of values or a NaN

@@ -112,7 +112,7 @@ TEST_P(StorageConformance, EachClaimIsWonByExactlyOneTrial) {
   for (size_t w = 0; w < workers.size(); ++w)
     threads.emplace_back([&, w] {
       for (int k = 0; k < kKeys; ++k)
-        if (auto ref = workers[w]->create_trial_claiming(sid, fmt::format("grid:{}", k), {{"grid_id", k}}))
+        if (auto ref = workers[w]->create_trial_claiming(sid, {fmt::format("grid:{}", k)}, {{"grid_id", k}}))
           won[w].emplace_back(k, *ref);
     });
   for (auto& t : threads) t.join();
@@ -128,8 +128,14 @@ TEST_P(StorageConformance, EachClaimIsWonByExactlyOneTrial) {
     EXPECT_EQ(t->system_attrs.at("grid_id"), k);
     EXPECT_EQ(attrs.at(fmt::format("grid:{}", k)), ref.number);
   }
-  EXPECT_FALSE(storage_->create_trial_claiming(sid, "grid:3", {}).has_value());
-  EXPECT_THROW(storage_->create_trial_claiming(123456, "grid:0", {}), SearchError);
+  // All keys or none: a free key is not taken when another key of the same call is.
+  EXPECT_FALSE(storage_->create_trial_claiming(sid, {"slot:0", "grid:3"}, {}).has_value());
+  EXPECT_EQ(storage_->get_study_system_attrs(sid).count("slot:0"), 0u);
+  const auto both = storage_->create_trial_claiming(sid, {"slot:0", "slot:1"}, {});
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(storage_->get_study_system_attrs(sid).at("slot:1"), both->number);
+  EXPECT_EQ(storage_->get_n_trials(sid), kKeys + 1);
+  EXPECT_THROW(storage_->create_trial_claiming(123456, {"grid:0"}, {}), SearchError);
 }
 
 TEST_P(StorageConformance, SnapshotsNeverChange) {

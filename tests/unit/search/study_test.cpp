@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -219,6 +220,42 @@ TEST(Study, GridWorkersRacingOnSqliteTakeEveryPointExactlyOnce) {
     }
     EXPECT_EQ(points.size(), 6u) << "explicit space: " << explicit_space;
   }
+}
+
+TEST(Study, WorkersStopExactlyAtTheStudyTotal) {
+  // Three "processes" of two threads each run until the study holds 20 COMPLETE trials; every
+  // third trial fails, so failed trials must free their places. Before slots, each process
+  // could overshoot by a trial (21-23 COMPLETE).
+  testing::TempDir dir("total");
+  auto options = [&] {
+    StudyOptions o = StudyOptions().with_name("total").with_load_if_exists(true);
+    o.storage = std::make_shared<SqliteStorage>(dir.file("study.db"));
+    o.sampler = make_sampler("random", 0);
+    return o;
+  };
+  { Study creator(options()); }
+  std::atomic<int> calls{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 3; ++w)
+    workers.emplace_back([&] {
+      Study study(options());
+      OptimizeOptions run;
+      run.n_trials = 20;
+      run.until_study_total = true;
+      run.n_jobs = 2;
+      study.optimize([&](Trial& t) {
+        const double x = t.suggest_float("x", 0, 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2 + static_cast<int>(x * 8)));
+        if (calls.fetch_add(1) % 3 == 2) throw std::runtime_error("flaky");
+        return std::vector<double>{x};
+      }, run);
+    });
+  for (auto& w : workers) w.join();
+  Study after(options());
+  EXPECT_EQ(after.n_complete(), 20);
+  EXPECT_EQ(after.trials(std::vector{TrialState::Running}).size(), 0u);
+  EXPECT_EQ(static_cast<int>(after.trials().size()), calls.load());
+  EXPECT_GE(after.trials(std::vector{TrialState::Fail}).size(), 9u);
 }
 
 TEST(Study, DedupReusesCompletedResults) {

@@ -128,14 +128,15 @@ TrialRef InMemoryStorage::create_trial(int64_t study_id) {
 }
 
 std::optional<TrialRef> InMemoryStorage::create_trial_claiming(
-    int64_t study_id, const std::string& claim_key,
+    int64_t study_id, const std::vector<std::string>& claim_keys,
     const std::map<std::string, nlohmann::json>& system_attrs) {
   std::lock_guard<std::mutex> lock(mutex_);
   study(study_id);
   auto& claims = studies_[static_cast<size_t>(study_id)].system_attrs;
-  if (claims.count(claim_key)) return std::nullopt;
+  for (const auto& key : claim_keys)
+    if (claims.count(key)) return std::nullopt;
   const TrialRef ref = create_trial_locked(study_id);
-  claims[claim_key] = ref.number;
+  for (const auto& key : claim_keys) claims[key] = ref.number;
   writable(ref.trial_id).system_attrs.insert(system_attrs.begin(), system_attrs.end());
   return ref;
 }

@@ -29,7 +29,7 @@ class InMemoryStorage : public Storage {
   TrialRef create_trial(int64_t study_id) override;
   TrialRef create_trial_from(int64_t study_id, const FrozenTrial& templ) override;
   std::optional<TrialRef> create_trial_claiming(
-      int64_t study_id, const std::string& claim_key,
+      int64_t study_id, const std::vector<std::string>& claim_keys,
       const std::map<std::string, nlohmann::json>& system_attrs) override;
   std::optional<TrialRef> pop_waiting_trial(int64_t study_id) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,

@@ -338,26 +338,33 @@ TrialRef RdbStorage::create_trial(int64_t study_id) {
 }
 
 std::optional<TrialRef> RdbStorage::create_trial_claiming(
-    int64_t study_id, const std::string& claim_key,
+    int64_t study_id, const std::vector<std::string>& claim_keys,
     const std::map<std::string, nlohmann::json>& system_attrs) {
   const std::string now = format_datetime(Clock::now());
-  return transact(true, [&]() -> std::optional<TrialRef> {
-    check_study(study_id);
-    // The unique (study_id, key) index makes the claim atomic in both databases: a concurrent
-    // claimer of the same key waits for this transaction and then inserts nothing.
-    if (connection_
-            ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
-                    "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
-                    "RETURNING study_system_attribute_id",
-                    {study_id, claim_key})
-            .empty())
-      return std::nullopt;
-    const TrialRef ref = insert_trial(study_id, TrialState::Running, now, "");
-    upsert_attr("study_system_attributes", "study_id", study_id, claim_key, ref.number);
-    for (const auto& [key, value] : system_attrs)
-      upsert_attr("trial_system_attributes", "trial_id", ref.trial_id, key, value);
-    return ref;
-  });
+  struct Taken {};  // rolls back the claims made so far
+  try {
+    return transact(true, [&]() -> std::optional<TrialRef> {
+      check_study(study_id);
+      // The unique (study_id, key) index makes each claim atomic in both databases: a concurrent
+      // claimer of the same key waits for this transaction and then inserts nothing.
+      for (const auto& key : claim_keys)
+        if (connection_
+                ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
+                        "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
+                        "RETURNING study_system_attribute_id",
+                        {study_id, key})
+                .empty())
+          throw Taken{};
+      const TrialRef ref = insert_trial(study_id, TrialState::Running, now, "");
+      for (const auto& key : claim_keys)
+        upsert_attr("study_system_attributes", "study_id", study_id, key, ref.number);
+      for (const auto& [key, value] : system_attrs)
+        upsert_attr("trial_system_attributes", "trial_id", ref.trial_id, key, value);
+      return ref;
+    });
+  } catch (const Taken&) {
+    return std::nullopt;
+  }
 }
 
 TrialRef RdbStorage::create_trial_from(int64_t study_id, const FrozenTrial& templ) {

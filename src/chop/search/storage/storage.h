@@ -58,12 +58,12 @@ class Storage {
   /// constraints; trial_id and number are new). A RUNNING or WAITING copy gets start time now
   /// when `templ` has none. Used for retries (WAITING) and for importing finished trials.
   virtual TrialRef create_trial_from(int64_t study_id, const FrozenTrial& templ) = 0;
-  /// Adds a RUNNING trial as create_trial does, but only if the study system attribute
-  /// `claim_key` is not set: in one transaction it sets that key to the new trial's number and
-  /// the trial's `system_attrs`. nullopt (and nothing written) when the key is already set.
-  /// Atomic across workers: each key is claimed by exactly one trial (the grid's points).
+  /// Adds a RUNNING trial as create_trial does, but only if none of the study system attributes
+  /// `claim_keys` is set: in one transaction it sets each to the new trial's number and sets the
+  /// trial's `system_attrs`. nullopt (and nothing written) when any key is already set. Atomic
+  /// across workers: each key is claimed by exactly one trial (grid points, trial-total slots).
   virtual std::optional<TrialRef> create_trial_claiming(
-      int64_t study_id, const std::string& claim_key,
+      int64_t study_id, const std::vector<std::string>& claim_keys,
       const std::map<std::string, nlohmann::json>& system_attrs) = 0;
   /// Moves the lowest-numbered WAITING trial of the study to RUNNING (start time now) and returns
   /// it; nullopt when there is none. Atomic: two workers never pop the same trial.
