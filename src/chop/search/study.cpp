@@ -130,7 +130,9 @@ std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
     std::map<std::string, nlohmann::json> attrs;
     if (study_total) {
       const SlotState slot = total_slot(storage_->get_all_trials(study_id_, std::nullopt), *study_total);
-      if (slot.reached || (slot.wait && stop_)) return std::nullopt;
+      if (slot.reached ||
+          (slot.wait && (stop_ || std::chrono::steady_clock::now() >= wait_deadline_)))
+        return std::nullopt;
       if (slot.wait) {
         lock.unlock();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -341,6 +343,10 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
              "`timeout >= 0` must hold, but got timeout={}", options.timeout_seconds);
   stop_ = false;
   const auto start = std::chrono::steady_clock::now();
+  wait_deadline_ = options.timeout_seconds > 0
+                       ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(options.timeout_seconds))
+                       : std::chrono::steady_clock::time_point::max();
   std::atomic<int64_t> started{0};
   // The study-wide total is enforced by try_ask's slots; otherwise count this call's trials.
   std::optional<int64_t> study_total;
@@ -384,6 +390,7 @@ void Study::optimize(const Objective& objective, const OptimizeOptions& options)
     for (int i = 0; i < options.n_jobs; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
   }
+  wait_deadline_ = std::chrono::steady_clock::time_point::max();
   if (fatal) std::rethrow_exception(fatal);
 }
 

@@ -9,6 +9,7 @@
 #include "chop/support/error.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -100,8 +101,8 @@ class Study {
   /// sampler is exhausted (a finished grid). With heartbeats on, first fails stale trials.
   /// With `study_total`, a new trial starts only while COMPLETE, RUNNING and WAITING trials of
   /// the study (all workers) number fewer than it: it then waits while trials run elsewhere (one
-  /// may fail and free its place) and returns nullopt once the total is COMPLETE or stop() was
-  /// called. Atomic across workers (Storage::create_trial_claiming).
+  /// may fail and free its place) and returns nullopt once the total is COMPLETE, stop() was
+  /// called or optimize()'s timeout passed. Atomic across workers (Storage::create_trial_claiming).
   std::optional<Trial> try_ask(std::optional<int64_t> study_total = std::nullopt);
   /// Starts a new trial; SearchError when the sampler is exhausted.
   Trial ask();
@@ -155,6 +156,8 @@ class Study {
   std::shared_ptr<Pruner> pruner_;
   int64_t study_id_ = -1;
   std::atomic<bool> stop_{false};
+  /// optimize()'s timeout, for try_ask's wait for a free slot (written before worker threads start).
+  std::chrono::steady_clock::time_point wait_deadline_ = std::chrono::steady_clock::time_point::max();
   std::mutex ask_mutex_;
   mutable std::mutex dedup_mutex_;
   std::unordered_map<std::string, int64_t> complete_by_params_;  // params key -> trial number

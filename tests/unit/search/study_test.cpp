@@ -258,6 +258,28 @@ TEST(Study, WorkersStopExactlyAtTheStudyTotal) {
   EXPECT_GE(after.trials(std::vector{TrialState::Fail}).size(), 9u);
 }
 
+TEST(Study, WaitForAFreeSlotEndsAtTheTimeout) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  auto options = [&] {
+    return StudyOptions().with_name("slots").with_storage(storage).with_load_if_exists(true);
+  };
+  Study holder(options());
+  auto running = holder.try_ask(1);  // holds the only place of a total of 1
+  ASSERT_TRUE(running.has_value());
+  Study waiter(options());
+  OptimizeOptions run;
+  run.n_trials = 1;
+  run.until_study_total = true;
+  run.timeout_seconds = 0.3;
+  const auto start = std::chrono::steady_clock::now();
+  waiter.optimize([](Trial&) { return std::vector<double>{0.0}; }, run);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(waited, 0.3);
+  EXPECT_EQ(waiter.trials().size(), 1u) << "no trial beyond the total";
+  holder.tell(*running, {1.0});
+  EXPECT_FALSE(waiter.try_ask(1).has_value()) << "the total is COMPLETE";
+}
+
 TEST(Study, DedupReusesCompletedResults) {
   StudyOptions o = random_options(1);
   o.dedup = true;
