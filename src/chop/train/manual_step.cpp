@@ -25,6 +25,8 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
     const bool two_d = !n.meta.in_shapes.empty() && n.meta.in_shapes[0].size() == 1;
     Layer layer;
     layer.kind = Layer::Kind::Relu;
+    const torch::Tensor* w = params.find(n.name + ".weight");  // linear and batch norm
+    const torch::Tensor* b = params.find(n.name + ".bias");
     switch (n.op) {
       case ir::OpKind::Output:
         if (!two_d) return nullptr;
@@ -42,8 +44,6 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
       case ir::OpKind::Linear: {
         if (!two_d) return nullptr;
         layer.kind = Layer::Kind::Linear;
-        const torch::Tensor* w = params.find(n.name + ".weight");
-        const torch::Tensor* b = params.find(n.name + ".bias");
         if (!w || (n.attrs.bias && !b)) return nullptr;
         layer.weight = *w;
         if (n.attrs.bias) layer.bias = *b;
@@ -52,8 +52,6 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
       case ir::OpKind::BatchNorm1d: {
         if (!two_d) return nullptr;
         layer.kind = Layer::Kind::BatchNorm;
-        const torch::Tensor* w = params.find(n.name + ".weight");
-        const torch::Tensor* b = params.find(n.name + ".bias");
         const torch::Tensor* mean = buffers.find(n.name + ".running_mean");
         const torch::Tensor* var = buffers.find(n.name + ".running_var");
         const torch::Tensor* tracked = buffers.find(n.name + ".num_batches_tracked");
