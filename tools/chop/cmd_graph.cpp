@@ -1,12 +1,14 @@
 // `chop graph MODEL`: the layer table of a model with shapes and parameter counts.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "chop/data/registry.h"
 #include "chop/ir/serialize.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
+#include "chop/runtime/checkpoint.h"
 #include "chop/support/error.h"
 #include "chop/support/table.h"
 #include "chop/support/toml.h"
@@ -20,6 +22,7 @@ struct GraphArgs {
   std::string input_shape;
   std::string dataset;
   std::string config;
+  std::string load;
   int64_t num_classes = 0;
   bool json = false;
 };
@@ -81,6 +84,37 @@ void print_graph(const ir::Graph& g) {
   std::cout << fmt::format("total parameters: {}\n", g.count_params());
 }
 
+std::string scale_text(const nlohmann::ordered_json& v) {
+  if (!v.is_array()) return fmt::format("{:.6g}", v.get<double>());
+  std::vector<double> xs = v.get<std::vector<double>>();
+  auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+  return fmt::format("{} channels, {:.6g}..{:.6g}", xs.size(), *lo, *hi);
+}
+
+std::string frac_text(const nlohmann::ordered_json& v) {
+  if (v.is_null()) return "-";
+  if (!v.is_array()) return std::to_string(v.get<int64_t>());
+  std::vector<int64_t> xs = v.get<std::vector<int64_t>>();
+  auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+  return *lo == *hi ? std::to_string(*lo) : fmt::format("{}..{}", *lo, *hi);
+}
+
+/// The quantized tensors of a checkpoint: precision and the scale each ended with.
+void print_scales(const ir::Graph& g, const nlohmann::ordered_json& scales) {
+  if (scales.empty()) return;
+  Table t({"node", "tensor", "precision", "scale", "frac_width", "signed"});
+  for (const auto& [node, tensors] : scales.items()) {
+    const ir::Node& n = g.node(node);
+    for (const auto& [tensor, s] : tensors.items()) {
+      const ir::Precision& p = tensor == "data_in" ? n.meta.data_in : tensor == "weight" ? n.meta.weight : n.meta.bias;
+      t.add_row({node, tensor, p.to_string(), scale_text(s["scale"]),
+                 frac_text(s.contains("frac_width") ? s["frac_width"] : nlohmann::ordered_json()),
+                 s["signed"].get<bool>() ? "yes" : "no"});
+    }
+  }
+  std::cout << "quantization (scale = 2^-frac_width):\n" << t.render();
+}
+
 }  // namespace
 
 void add_graph_command(CLI::App& app) {
@@ -91,10 +125,27 @@ void add_graph_command(CLI::App& app) {
   cmd->add_option("--input-shape", a->input_shape, "Input shape without batch, e.g. 16 or 1,28,28");
   cmd->add_option("--num-classes", a->num_classes, "Number of output classes");
   cmd->add_option("--config", a->config, "TOML file with a [model] table (custom model)");
+  cmd->add_option("--load", a->load, "A chop checkpoint: its graph, and the scale of every quantized tensor");
   cmd->add_flag("--json", a->json, "Print the graph as JSON instead of a table");
   cmd->callback([a] {
-    CHOP_CHECK(!a->model.empty() || !a->config.empty(), ConfigError,
-               "chop graph needs a MODEL name (see `chop list models`) or --config with a [model] table");
+    CHOP_CHECK(!a->model.empty() || !a->config.empty() || !a->load.empty(), ConfigError,
+               "chop graph needs a MODEL name (see `chop list models`), --config with a [model] "
+               "table or --load CKPT");
+    if (!a->load.empty()) {
+      auto m = runtime::load_checkpoint(a->load);
+      CHOP_CHECK(a->model.empty() || a->model == m->graph().model_name(), ConfigError,
+                 "checkpoint '{}' holds model '{}', not '{}'", a->load, m->graph().model_name(), a->model);
+      auto scales = m->quantization_scales();
+      if (a->json) {
+        auto j = nlohmann::ordered_json::parse(ir::graph_to_json(m->graph()).dump());
+        if (!scales.empty()) j["quantization_scales"] = scales;
+        std::cout << j.dump(2) << "\n";
+        return;
+      }
+      print_graph(m->graph());
+      print_scales(m->graph(), scales);
+      return;
+    }
     ir::Graph g = make_graph(*a);
     g.lint();
     if (a->json)

@@ -72,7 +72,8 @@ Json trial_json(const search::FrozenTrial& t) {
     params[k] = Json::parse(std::visit([](const auto& x) { return nlohmann::json(x); }, v).dump());
   Json j = {{"number", t.number}, {"state", search::to_string(t.state)}, {"values", t.values},
             {"params", params}};
-  for (const char* key : {"software_metrics", "hardware_metrics", "scaled_metrics", "config", "dedup_of"})
+  for (const char* key : {"software_metrics", "hardware_metrics", "scaled_metrics", "config",
+                          "quantization_scales", "dedup_of"})
     if (t.user_attrs.count(key)) j[key] = Json::parse(t.user_attrs.at(key).dump());
   if (t.state == search::TrialState::Fail) j["fail_reason"] = t.fail_reason();
   if (!t.constraints.empty()) j["constraints"] = t.constraints;
@@ -310,6 +311,9 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     trial.set_user_attr("software_metrics", sw_j);
     trial.set_user_attr("hardware_metrics", hw_j);
     trial.set_user_attr("scaled_metrics", scaled_j);
+    // The scale each quantized tensor ended with, so a result can be reproduced with "frac".
+    auto scales = m->quantization_scales();
+    if (!scales.empty()) trial.set_user_attr("quantization_scales", nlohmann::json::parse(scales.dump()));
     runtime::save_checkpoint(trial_ckpt(outcome.out_dir, trial.number()), m);
     if (cfg.setup.sum_scaled_metrics) return {sum};
     return values;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "chop/passes/quantize.h"
 #include "chop/support/error.h"
 #include "chop/support/option_reader.h"
 #include "chop/support/strings.h"
@@ -91,6 +92,40 @@ class SeedChoices {
     return p;
   }
 
+  /// Every combination of an entry's choices as a config table (at most `cap`; past that,
+  /// each choice once with the other keys at their first choice).
+  std::vector<std::pair<std::string, Json>> combinations(size_t cap = 4096) const {
+    std::vector<std::pair<std::string, Json>> out;
+    for (const auto& e : entries_) {
+      size_t product = 1;
+      for (const auto& [key, choices] : e.keys) product = std::min(cap + 1, product * choices.size());
+      Json first = Json::object();
+      for (const auto& [key, choices] : e.keys) first[key] = Json::parse(choices[0].dump());
+      if (product > cap) {
+        for (const auto& [key, choices] : e.keys)
+          for (const auto& c : choices) {
+            Json config = first;
+            config[key] = Json::parse(c.dump());
+            out.emplace_back(e.name, config);
+          }
+        continue;
+      }
+      std::vector<Json> partial{Json::object()};
+      for (const auto& [key, choices] : e.keys) {
+        std::vector<Json> next;
+        for (const auto& p : partial)
+          for (const auto& c : choices) {
+            Json config = p;
+            config[key] = Json::parse(c.dump());
+            next.push_back(config);
+          }
+        partial = std::move(next);
+      }
+      for (auto& config : partial) out.emplace_back(e.name, std::move(config));
+    }
+    return out;
+  }
+
   std::vector<std::string> entry_names() const {
     std::vector<std::string> names;
     for (const auto& e : entries_) names.push_back(e.name);
@@ -124,6 +159,17 @@ void check_entries(const SeedChoices& seed, const ir::Graph& g, const std::strin
   }
 }
 
+/// Reads every combination of the seed's quantization choices as the quantize pass will, so a
+/// bad width, key or scaling fails before any trial.
+void check_quantize_choices(const SeedChoices& seed, const std::string& by) {
+  for (const auto& [entry, config] : seed.combinations()) {
+    Json table = {{"by", by}, {entry, {{"config", config}}}};
+    OptionReader r(table, "[search.search_space.seed]");
+    passes::QuantizeOptions::read(r);
+    r.finish();
+  }
+}
+
 /// graph/quantize/mixed_precision_ptq: MASE's quantization space (by name or by type).
 class QuantizeSpace : public SearchSpace {
  public:
@@ -135,6 +181,7 @@ class QuantizeSpace : public SearchSpace {
     CHOP_CHECK(by_ == "name" || by_ == "type", ConfigError,
                "[search.search_space.setup] by must be \"name\" or \"type\", but got '{}'", by_);
     check_entries(seed_, g, by_, "[search.search_space.seed]");
+    check_quantize_choices(seed_, by_);
   }
   Json sample(search::Trial& trial) const override {
     Json table = {{"by", by_}};
@@ -206,6 +253,7 @@ class ChannelSpace : public SearchSpace {
                  "[search.search_space.setup] by must be \"name\" or \"type\", but got '{}'", by_);
       quant_ = std::make_unique<SeedChoices>(c.space_seed, "[search.search_space.seed]");
       check_entries(*quant_, g, by_, "[search.search_space.seed]");
+      check_quantize_choices(*quant_, by_);
     } else {
       CHOP_CHECK(c.space_seed.empty(), ConfigError,
                  "graph/architecture/channel takes no seed tables (use graph/joint/channel_quantize "

@@ -319,6 +319,28 @@ int64_t node_param_count(const Node& n) {
   CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(n.op));
 }
 
+bool output_nonnegative(const Graph& g, const Node& n) {
+  switch (n.op) {
+    case OpKind::Relu:
+      return true;
+    case OpKind::MaxPool2d:
+    case OpKind::AvgPool2d:
+    case OpKind::AdaptiveAvgPool2d:
+    case OpKind::Flatten:
+    case OpKind::Dropout:
+    case OpKind::Output:
+      return output_nonnegative(g, g.node(n.inputs.at(0)));
+    case OpKind::Input:
+    case OpKind::Linear:
+    case OpKind::Conv2d:
+    case OpKind::BatchNorm1d:
+    case OpKind::BatchNorm2d:
+    case OpKind::Add:
+      return false;
+  }
+  CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(n.op));
+}
+
 int64_t Graph::count_params() const {
   int64_t total = 0;
   for (const auto& n : nodes_) total += node_param_count(n);

@@ -75,6 +75,10 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& in_shapes,
 /// Number of trainable parameters of one node.
 int64_t node_param_count(const Node& node);
 
+/// Whether node n's output can never be negative: a ReLU, or a pool, flatten or dropout of such
+/// a value (so a quantizer of it may use the unsigned range).
+bool output_nonnegative(const Graph& g, const Node& n);
+
 /// The node as PyTorch prints its module: "Linear(in_features=16, out_features=5, bias=True)".
 std::string torch_repr(const Node& node);
 

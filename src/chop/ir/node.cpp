@@ -47,10 +47,34 @@ const std::vector<std::string>& attr_keys(OpKind op) {
   CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(op));
 }
 
+bool Scaling::operator==(const Scaling& o) const {
+  return kind == o.kind && range == o.range && power_of_two == o.power_of_two &&
+         per_channel == o.per_channel && auto_sign == o.auto_sign &&
+         calibration_batches == o.calibration_batches;
+}
+
+const char* scaling_name(Scaling::Kind k) {
+  switch (k) {
+    case Scaling::Kind::Frac:
+      return "frac";
+    case Scaling::Kind::Stats:
+      return "stats";
+    case Scaling::Kind::Learned:
+      return "learned";
+  }
+  CHOP_ASSERT(false, "unhandled scaling {}", static_cast<int>(k));
+}
+
 std::string Precision::to_string() const {
   std::string out = type + "[";
   for (size_t i = 0; i < widths.size(); ++i) out += (i ? ", " : "") + std::to_string(widths[i]);
-  return out + "]";
+  out += "]";
+  if (!is_scaled()) return out;
+  out += std::string(" ") + scaling_name(scaling.kind);
+  if (scaling.per_channel) out += " per-channel";
+  if (!scaling.power_of_two) out += " any-scale";
+  if (scaling.range < 1) out += fmt::format(" q{:g}", scaling.range);
+  return out;
 }
 
 bool CommonMeta::operator==(const CommonMeta& o) const {

@@ -40,14 +40,42 @@ struct Attrs {
 /// The attribute keys op uses, in printing order.
 const std::vector<std::string>& attr_keys(OpKind op);
 
-/// A number format: "float" [32], "integer" [width, frac_width], "minifloat" [width, exp_width].
+/// How an "integer" format's scale is chosen. frac: MASE's fixed 2^-frac_width (widths
+/// [width, frac_width]); stats: from the tensor's range (weights: their current max|w| at every
+/// step; inputs: a range observed on calibration batches, then a running range in training);
+/// learned: a trained step per tensor (LSQ), initialised from statistics. stats and learned
+/// precisions have widths [width]: the scale lives in the module, not in the graph.
+struct Scaling {
+  enum class Kind { Frac, Stats, Learned };
+  Kind kind = Kind::Frac;
+  double range = 1.0;               ///< inputs: the quantile of |x| taken as the range; 1: min/max
+  bool power_of_two = true;         ///< the scale is a power of two (a shift, ap_fixed)
+  bool per_channel = false;         ///< weights: one scale per output channel
+  bool auto_sign = true;            ///< unsigned range for inputs that cannot be negative (after ReLU)
+  int64_t calibration_batches = 8;  ///< training batches observed before the first step
+
+  bool operator==(const Scaling& o) const;
+  bool operator!=(const Scaling& o) const { return !(*this == o); }
+};
+
+/// "frac", "stats", "learned".
+const char* scaling_name(Scaling::Kind k);
+
+/// A number format: "float" [32], "integer" [width, frac_width] (frac scaling) or [width]
+/// (stats, learned), "minifloat" [width, exp_width, exp_bias].
 struct Precision {
   std::string type = "float";
   std::vector<int64_t> widths = {32};
+  Scaling scaling;  ///< integer only
 
   bool is_float32() const { return type == "float" && widths == std::vector<int64_t>{32}; }
-  std::string to_string() const;  ///< "float[32]", "integer[8, 4]"
-  bool operator==(const Precision& o) const { return type == o.type && widths == o.widths; }
+  /// Integer with a scale from statistics or training (not a fixed frac width).
+  bool is_scaled() const { return type == "integer" && scaling.kind != Scaling::Kind::Frac; }
+  /// "float[32]", "integer[8, 4]", "integer[4] stats", "integer[2] learned per-channel"
+  std::string to_string() const;
+  bool operator==(const Precision& o) const {
+    return type == o.type && widths == o.widths && scaling == o.scaling;
+  }
   bool operator!=(const Precision& o) const { return !(*this == o); }
 };
 

@@ -32,12 +32,35 @@ Field field(const std::string& key) {
   CHOP_ASSERT(false, "attribute key {} has no field", key);
 }
 
-nlohmann::json precision_json(const Precision& p) { return {{"type", p.type}, {"precision", p.widths}}; }
+// MASE's {type, precision}; a stats or learned integer adds its scaling (a frac one does not,
+// so graphs of MASE's formats serialize as before).
+nlohmann::json precision_json(const Precision& p) {
+  nlohmann::json j = {{"type", p.type}, {"precision", p.widths}};
+  if (p.is_scaled()) {
+    const Scaling& s = p.scaling;
+    j["scaling"] = {{"kind", scaling_name(s.kind)},     {"range", s.range},
+                    {"power_of_two", s.power_of_two},   {"per_channel", s.per_channel},
+                    {"auto_sign", s.auto_sign},         {"calibration_batches", s.calibration_batches}};
+  }
+  return j;
+}
 
 Precision precision_from(const nlohmann::json& j) {
   Precision p;
   p.type = j.at("type").get<std::string>();
   p.widths = j.at("precision").get<std::vector<int64_t>>();
+  if (j.contains("scaling")) {
+    const auto& s = j.at("scaling");
+    std::string kind = s.at("kind").get<std::string>();
+    CHOP_CHECK(kind == "stats" || kind == "learned", GraphError,
+               "precision scaling must be stats or learned, but got '{}'", kind);
+    p.scaling.kind = kind == "stats" ? Scaling::Kind::Stats : Scaling::Kind::Learned;
+    p.scaling.range = s.at("range").get<double>();
+    p.scaling.power_of_two = s.at("power_of_two").get<bool>();
+    p.scaling.per_channel = s.at("per_channel").get<bool>();
+    p.scaling.auto_sign = s.at("auto_sign").get<bool>();
+    p.scaling.calibration_batches = s.at("calibration_batches").get<int64_t>();
+  }
   return p;
 }
 

@@ -7,15 +7,13 @@
 #include <chrono>
 
 #include "chop/data/data_module.h"
+#include "chop/quant/observer.h"
 #include "chop/runtime/module.h"
 #include "chop/support/error.h"
 #include "chop/support/table.h"
 
 namespace chop::passes {
 namespace {
-
-// Percentiles come from at most this many evenly spaced values per tensor and batch.
-constexpr int64_t kSampleCap = 65536;
 
 torch::Tensor noise_batch(const ir::Graph& g, int64_t batch_size, uint64_t seed, int64_t index) {
   std::vector<int64_t> shape{batch_size};
@@ -24,38 +22,16 @@ torch::Tensor noise_batch(const ir::Graph& g, int64_t batch_size, uint64_t seed,
   return torch::randn(shape, gen);
 }
 
-/// Running statistics of one tensor over batches.
-struct Accumulator {
-  double min = 0, max = 0, sum = 0, sum_sq = 0;
-  int64_t count = 0;
-  std::vector<torch::Tensor> samples;
-
-  void add(const torch::Tensor& t) {
-    auto x = t.detach().to(torch::kCPU, torch::kDouble).flatten();
-    if (x.numel() == 0) return;
-    double lo = x.min().item<double>(), hi = x.max().item<double>();
-    min = count ? std::min(min, lo) : lo;
-    max = count ? std::max(max, hi) : hi;
-    sum += x.sum().item<double>();
-    sum_sq += (x * x).sum().item<double>();
-    count += x.numel();
-    int64_t step = std::max<int64_t>(1, x.numel() / kSampleCap);
-    samples.push_back(x.slice(0, 0, x.numel(), step));
-  }
-
-  nlohmann::json to_json(double p_low, double p_high) const {
-    double n = static_cast<double>(count), mean = sum / n;
-    auto all = torch::cat(samples);
-    auto q = torch::quantile(all, torch::tensor({p_low / 100, p_high / 100}, torch::kDouble));
-    return {{"min", min},
-            {"max", max},
-            {"mean", mean},
-            {"variance", std::max(0.0, sum_sq / n - mean * mean)},
-            {"abs_max", std::max(std::fabs(min), std::fabs(max))},
-            {"percentile_range", {q[0].item<double>(), q[1].item<double>()}},
-            {"count", count}};
-  }
-};
+nlohmann::json stats_json(const quant::RangeObserver& o, double p_low, double p_high) {
+  auto [lo, hi] = o.quantiles(p_low / 100, p_high / 100);
+  return {{"min", o.min()},
+          {"max", o.max()},
+          {"mean", o.mean()},
+          {"variance", o.variance()},
+          {"abs_max", o.range(1, /*is_signed=*/true)},
+          {"percentile_range", {lo, hi}},
+          {"count", o.count()}};
+}
 
 data::SplitKind parse_split(const std::string& s) {
   if (s == "val") return data::SplitKind::val;
@@ -115,7 +91,7 @@ PassResult ProfileStatisticsPass::run(ir::Graph& g, const ProfileStatisticsOptio
   bool was_training = module->is_training();
   module->eval();
   torch::NoGradGuard no_grad;
-  std::vector<Accumulator> acts(g.size()), weights(g.size());
+  std::vector<quant::RangeObserver> acts(g.size()), weights(g.size());
   torch::Device device = torch::kCPU;
   for (const auto& p : module->parameters()) device = p.device();
   int64_t n_batches = 0;
@@ -147,8 +123,8 @@ PassResult ProfileStatisticsPass::run(ir::Graph& g, const ProfileStatisticsOptio
     ir::Node& n = g.nodes()[i];
     if (n.op == ir::OpKind::Output) continue;
     nlohmann::json stats;
-    stats["data_out"] = acts[i].to_json(o.percentile_low, o.percentile_high);
-    if (weights[i].count) stats["weight"] = weights[i].to_json(o.percentile_low, o.percentile_high);
+    stats["data_out"] = stats_json(acts[i], o.percentile_low, o.percentile_high);
+    if (weights[i].count()) stats["weight"] = stats_json(weights[i], o.percentile_low, o.percentile_high);
     n.info["software"]["statistics"] = stats;
     for (const auto& [what, s] : stats.items()) {
       t.add_row({n.name, what, f3(s["min"]), f3(s["max"]), f3(s["mean"]), f3(s["variance"]),

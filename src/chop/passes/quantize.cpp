@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
 
 #include "chop/quant/format.h"
 #include "chop/support/error.h"
@@ -17,29 +18,89 @@ using ir::OpKind;
 
 const std::vector<std::string> kQuantizableTypes{"linear", "conv2d", "relu", "add"};
 
-// An integer key that may be "NA" or absent (both: -1).
-int64_t int_or_na(OptionReader& r, const std::string& key, const std::string& help) {
+// An integer key that may be "NA" or absent (both: nullopt).
+std::optional<int64_t> int_or_na(OptionReader& r, const std::string& key, const std::string& help) {
   r.document(key, help, "NA");
   const auto& t = r.table();
-  if (!t.contains(key) || t[key] == "NA") return -1;
+  if (!t.contains(key) || t[key] == "NA") return std::nullopt;
   CHOP_CHECK(t[key].is_number_integer(), ConfigError, "{}: {} must be an integer or \"NA\", but got {}",
              r.owner(), key, t[key].dump());
   return t[key].get<int64_t>();
 }
 
-ir::Precision read_tensor(OptionReader& r, const std::string& name, const std::string& t) {
-  int64_t width = int_or_na(r, t + "_width", "bits of " + t + " (NA: stays float32)");
-  int64_t frac = int_or_na(r, t + "_frac_width", "integer: fraction bits of " + t + " (NA: width // 2)");
-  int64_t exp = int_or_na(r, t + "_exponent_width", "minifloat: exponent bits of " + t);
-  int64_t bias = int_or_na(r, t + "_exponent_bias", "minifloat: exponent bias of " + t + " (NA: 2^(e-1) - 1)");
-  if (width < 0 || name == "NA") return {};
-  CHOP_CHECK(width >= 1, ConfigError, "{}: {}_width must be >= 1, but got {}", r.owner(), t, width);
+const char* const kTensors[] = {"data_in", "weight", "bias"};
+const char* const kScalingKeys[] = {"range", "power_of_two", "per_channel", "signed", "calibration_batches"};
+
+// The scaling keys of one config table (shared by its three tensors).
+ir::Scaling read_scaling(OptionReader& r, const std::string& name) {
+  const auto& t = r.table();
+  bool frac_given = false, frac_key = false;
+  for (const char* tensor : kTensors) {
+    std::string key = std::string(tensor) + "_frac_width";
+    frac_key = frac_key || t.contains(key);
+    frac_given = frac_given || (t.contains(key) && t[key] != "NA");
+  }
+  ir::Scaling s;
+  std::string kind = r.get<std::string>(
+      "scaling", frac_key ? "frac" : "stats",
+      "integer: frac (MASE: the given *_frac_width), stats (power-of-two scale from the range), "
+      "learned (LSQ step); default frac when a frac width key is given, else stats",
+      {"frac", "stats", "learned"});
+  nlohmann::ordered_json range = r.value("range");
+  r.document("range", "stats/learned inputs: \"minmax\" or the quantile of |x| taken as the range", "minmax");
+  s.power_of_two = r.get<bool>("power_of_two", s.power_of_two, "stats/learned: scales are powers of two (shifts)");
+  s.per_channel = r.get<bool>("per_channel", s.per_channel, "stats/learned: one weight scale per output channel");
+  nlohmann::ordered_json sign = r.value("signed");
+  r.document("signed", "stats/learned: \"auto\" (unsigned after a ReLU) or true (always signed)", "auto");
+  s.calibration_batches = r.get<int64_t>("calibration_batches", s.calibration_batches,
+                                         "stats/learned: training batches observed before the first step");
+  if (name != "integer" || kind == "frac") {
+    for (const char* key : kScalingKeys)
+      CHOP_CHECK(!t.contains(key), ConfigError, "{}: {} applies to scaling = \"stats\" or \"learned\" only{}",
+                 r.owner(), key, name == "integer" ? " (this table's scaling is \"frac\", MASE's)" : "");
+    CHOP_CHECK(name == "integer" || !t.contains("scaling"), ConfigError,
+               "{}: scaling applies to the integer format only", r.owner());
+    return s;
+  }
+  s.kind = kind == "stats" ? ir::Scaling::Kind::Stats : ir::Scaling::Kind::Learned;
+  CHOP_CHECK(!frac_given, ConfigError,
+             "{}: scaling = \"{}\" takes its scale from the data, so a *_frac_width cannot be "
+             "given (remove it, or use scaling = \"frac\")", r.owner(), kind);
+  if (!range.is_null() && range != "minmax") {
+    CHOP_CHECK(range.is_number() && range.get<double>() > 0 && range.get<double>() <= 1, ConfigError,
+               "{}: range must be \"minmax\" or a quantile in (0, 1] such as 0.999, but got {}",
+               r.owner(), range.dump());
+    s.range = range.get<double>();
+  }
+  if (!sign.is_null()) {
+    CHOP_CHECK(sign == "auto" || sign.is_boolean(), ConfigError,
+               "{}: signed must be \"auto\" or true, but got {}", r.owner(), sign.dump());
+    CHOP_CHECK(sign != false, ConfigError,
+               "{}: signed = false is not supported: weights and biases are signed; \"auto\" makes "
+               "inputs after a ReLU unsigned", r.owner());
+    s.auto_sign = sign == "auto";
+  }
+  CHOP_CHECK(s.calibration_batches >= 1, ConfigError, "{}: calibration_batches must be >= 1, but got {}",
+             r.owner(), s.calibration_batches);
+  return s;
+}
+
+ir::Precision read_tensor(OptionReader& r, const std::string& name, const std::string& t,
+                          const ir::Scaling& scaling) {
+  auto width = int_or_na(r, t + "_width", "bits of " + t + " (NA: stays float32)");
+  auto frac = int_or_na(r, t + "_frac_width", "integer, frac scaling: fraction bits of " + t + " (NA: width // 2)");
+  auto exp = int_or_na(r, t + "_exponent_width", "minifloat: exponent bits of " + t);
+  auto bias = int_or_na(r, t + "_exponent_bias", "minifloat: exponent bias of " + t + " (NA: 2^(e-1) - 1)");
+  if (width) CHOP_CHECK(*width >= 1, ConfigError, "{}: {}_width must be >= 1 (or \"NA\": not quantized), but got {}",
+                        r.owner(), t, *width);
+  if (!width || name == "NA") return {};
   ir::Precision p;
   if (name == "integer") {
-    p = quant::integer_precision(width, frac < 0 ? width / 2 : frac);
+    p = scaling.kind == ir::Scaling::Kind::Frac ? quant::integer_precision(*width, frac ? *frac : *width / 2)
+                                                : quant::scaled_integer_precision(*width, scaling);
   } else {
-    CHOP_CHECK(exp >= 1, ConfigError, "{}: minifloat needs {}_exponent_width", r.owner(), t);
-    p = quant::minifloat_precision(width, exp, bias < 0 ? quant::default_exponent_bias(exp) : bias);
+    CHOP_CHECK(exp && *exp >= 1, ConfigError, "{}: minifloat needs {}_exponent_width >= 1", r.owner(), t);
+    p = quant::minifloat_precision(*width, *exp, bias ? *bias : quant::default_exponent_bias(*exp));
   }
   quant::check_precision(p, r.owner() + " " + t);
   return p;
@@ -58,9 +119,10 @@ QuantConfig read_target(OptionReader& parent, const std::string& key) {
   c.name = r.get<std::string>("name", c.name, "number format (NA: not quantized)",
                         {"integer", "minifloat", "NA"});
   c.bypass = r.get<bool>("bypass", c.bypass, "leave the node unquantized");
-  c.data_in = read_tensor(r, c.name, "data_in");
-  c.weight = read_tensor(r, c.name, "weight");
-  c.bias = read_tensor(r, c.name, "bias");
+  ir::Scaling scaling = read_scaling(r, c.name);
+  c.data_in = read_tensor(r, c.name, "data_in", scaling);
+  c.weight = read_tensor(r, c.name, "weight", scaling);
+  c.bias = read_tensor(r, c.name, "bias", scaling);
   r.finish();
   if (key == "default")
     for (const auto& d : r.docs()) parent.document("<target>.config." + d.key, d.help, d.default_value);
@@ -95,21 +157,6 @@ QuantizeOptions QuantizeOptions::read(OptionReader& r) {
     o.targets.emplace_back(key, read_target(r, key));
   }
   return o;
-}
-
-QuantConfig integer_config(int64_t data_in_width, int64_t weight_width, int64_t bias_width,
-                           int64_t frac_width) {
-  auto p = [&](int64_t w) {
-    ir::Precision q = quant::integer_precision(w, frac_width < 0 ? w / 2 : frac_width);
-    quant::check_precision(q, "integer_config");
-    return q;
-  };
-  QuantConfig c;
-  c.name = "integer";
-  c.data_in = p(data_in_width);
-  c.weight = p(weight_width);
-  c.bias = p(bias_width);
-  return c;
 }
 
 std::vector<std::string> quantize_graph(ir::Graph& g, const QuantizeOptions& o) {

@@ -10,9 +10,15 @@
 namespace chop::passes {
 
 /// One target's `config` table, resolved to precisions. name = "integer" | "minifloat" | "NA".
-/// integer: <t>_width, <t>_frac_width ("NA" or absent: width // 2) for t in data_in, weight,
-/// bias; minifloat: <t>_width, <t>_exponent_width, <t>_exponent_bias (absent: 2^(e-1) - 1).
-/// A tensor without a width stays float32. bypass = true leaves the node untouched.
+/// integer: <t>_width for t in data_in, weight, bias, and `scaling`:
+///   "frac" (MASE; the default when any <t>_frac_width key is there, even "NA"): <t>_frac_width
+///   ("NA": width // 2);
+///   "stats" (the default otherwise) or "learned": no frac width; `range` ("minmax" or a
+///   quantile in (0, 1]), `power_of_two` (true), `per_channel` (false), `signed` ("auto" or
+///   true), `calibration_batches` (8) — see ir::Scaling and quant::TensorQuantizer.
+/// minifloat: <t>_width, <t>_exponent_width, <t>_exponent_bias (absent: 2^(e-1) - 1).
+/// A tensor without a width stays float32; a width < 1 is an error. bypass = true leaves the
+/// node untouched.
 struct QuantConfig {
   std::string name = "NA";
   bool bypass = false;
@@ -31,11 +37,6 @@ struct QuantizeOptions {
 
   static QuantizeOptions read(OptionReader& r);
 };
-
-/// An integer config: every tensor at [width, frac_width] (frac_width < 0: width // 2).
-QuantConfig integer_config(int64_t data_in_width, int64_t weight_width, int64_t bias_width,
-                           int64_t frac_width = -1);
-
 
 /// Sets node precisions as options say (linear/conv2d: data_in, weight, bias; relu/add:
 /// data_in) and records each change in node.info["quantize"] = {tensor: {from, to}}.

@@ -37,11 +37,15 @@ double minifloat_value(double x, int64_t width, int64_t exponent_width, int64_t 
 }
 
 ir::Precision integer_precision(int64_t width, int64_t frac_width) {
-  return {"integer", {width, frac_width}};
+  return {"integer", {width, frac_width}, {}};
+}
+
+ir::Precision scaled_integer_precision(int64_t width, const ir::Scaling& scaling) {
+  return {"integer", {width}, scaling};
 }
 
 ir::Precision minifloat_precision(int64_t width, int64_t exponent_width, int64_t exponent_bias) {
-  return {"minifloat", {width, exponent_width, exponent_bias}};
+  return {"minifloat", {width, exponent_width, exponent_bias}, {}};
 }
 
 int64_t bits_of(const ir::Precision& p) { return p.widths.empty() ? 32 : p.widths[0]; }
@@ -50,6 +54,17 @@ void check_precision(const ir::Precision& p, const std::string& what) {
   if (p.is_float32()) return;
   const auto& w = p.widths;
   if (p.type == "integer") {
+    if (p.is_scaled()) {
+      const ir::Scaling& s = p.scaling;
+      CHOP_CHECK(w.size() == 1 && w[0] >= 2 && w[0] <= 24, ConfigError,
+                 "{}: {} scaling needs a width with 2 <= width <= 24, but got {}", what,
+                 ir::scaling_name(s.kind), p.to_string());
+      CHOP_CHECK(s.range > 0 && s.range <= 1, ConfigError,
+                 "{}: range must be \"minmax\" or a quantile in (0, 1], but got {}", what, s.range);
+      CHOP_CHECK(s.calibration_batches >= 1, ConfigError,
+                 "{}: calibration_batches must be >= 1, but got {}", what, s.calibration_batches);
+      return;
+    }
     CHOP_CHECK(w.size() == 2 && w[0] >= 1 && w[0] <= 32 && w[1] >= -64 && w[1] <= 64, ConfigError,
                "{}: integer precision needs [width, frac_width] with 1 <= width <= 32, but got {}",
                what, p.to_string());

@@ -27,6 +27,8 @@ double minifloat_max(int64_t width, int64_t exponent_width, int64_t exponent_bia
 
 /// Precision of an integer format ("integer" [width, frac_width]).
 ir::Precision integer_precision(int64_t width, int64_t frac_width);
+/// Precision of an integer format whose scale comes from statistics or training ([width]).
+ir::Precision scaled_integer_precision(int64_t width, const ir::Scaling& scaling);
 /// Precision of a minifloat format ("minifloat" [width, exponent_width, exponent_bias]).
 ir::Precision minifloat_precision(int64_t width, int64_t exponent_width, int64_t exponent_bias);
 
@@ -34,7 +36,8 @@ ir::Precision minifloat_precision(int64_t width, int64_t exponent_width, int64_t
 int64_t bits_of(const ir::Precision& p);
 
 /// Throws ConfigError when p is not a format chop implements with valid widths
-/// (float[32]; integer [w, f] with 1 <= w <= 32; minifloat [w, e, bias] with 1 <= e <= w - 1).
+/// (float[32]; integer [w, f] with 1 <= w <= 32; scaled integer [w] with 2 <= w <= 24, a range in
+/// (0, 1] and calibration_batches >= 1; minifloat [w, e, bias] with 1 <= e <= w - 1).
 /// `what` names the tensor in the message ("node 'seq_blocks_2' weight").
 void check_precision(const ir::Precision& p, const std::string& what);
 

@@ -5,8 +5,10 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <cmath>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "chop/quant/format.h"
 #include "chop/quant/quantizer.h"
@@ -37,8 +39,33 @@ bool needs_quantization(const ir::Node& n) {
   return true;
 }
 
-torch::Tensor maybe_bias(const torch::Tensor& b, const ir::Precision& p) {
-  return b.defined() ? quant::quantize(b, p) : b;
+// The quantizers of node n, their states registered on `owner` as "<tensor><suffix>".
+NodeQuantizers make_quantizers(const ir::Graph& g, const ir::Node& n, torch::nn::Module& owner,
+                               const std::vector<int64_t>& weight_shape) {
+  using quant::TensorRole;
+  const ir::CommonMeta& m = n.meta;
+  // ReLU inputs are always unsigned (the ReLU clips them); other inputs are when their
+  // scaling allows it and they cannot be negative. MASE's frac format stays signed.
+  bool is_signed = n.op != OpKind::Relu;
+  if (is_signed && m.data_in.is_scaled() && m.data_in.scaling.auto_sign && !n.inputs.empty()) {
+    bool all_nonnegative = true;
+    for (const auto& in : n.inputs) all_nonnegative = all_nonnegative && ir::output_nonnegative(g, g.node(in));
+    is_signed = !all_nonnegative;
+  }
+  NodeQuantizers q;
+  q.data_in = quant::TensorQuantizer(m.data_in, TensorRole::Input, is_signed);
+  if (n.op == OpKind::Linear || n.op == OpKind::Conv2d) {
+    q.weight = quant::TensorQuantizer(m.weight, TensorRole::Weight, true, weight_shape);
+    if (n.attrs.bias) q.bias = quant::TensorQuantizer(m.bias, TensorRole::Bias, true);
+  }
+  for (auto [name, t] : {std::pair<const char*, quant::TensorQuantizer*>{"data_in", &q.data_in},
+                         {"weight", &q.weight}, {"bias", &q.bias}}) {
+    if (!t->state().defined()) continue;
+    std::string key = std::string(name) + t->state_suffix();
+    if (t->state_is_parameter()) t->state() = owner.register_parameter(key, t->state());
+    else t->state() = owner.register_buffer(key, t->state());
+  }
+  return q;
 }
 
 }  // namespace
@@ -48,7 +75,8 @@ GraphModuleImpl::GraphModuleImpl(ir::Graph g) : graph_(std::move(g)) {
     CHOP_CHECK(n.meta.in_shapes.size() == n.inputs.size(), GraphError,
                "graph '{}' must have its shapes inferred before it runs (node '{}')",
                graph_.model_name(), n.name);
-    Step s{n.op, {}};
+    Step s;
+    s.op = n.op;
     s.quantized = needs_quantization(n);
     for (const auto& in : n.inputs) s.inputs.push_back(graph_.index_of(in));
     const ir::Attrs& a = n.attrs;
@@ -82,6 +110,14 @@ GraphModuleImpl::GraphModuleImpl(ir::Graph g) : graph_(std::move(g)) {
       case OpKind::Add:
         break;
     }
+    if (s.quantized) {
+      std::shared_ptr<nn::Module> owner;
+      std::vector<int64_t> weight_shape;
+      if (s.linear) owner = s.linear.ptr(), weight_shape = s.linear->weight.sizes().vec();
+      else if (s.conv) owner = s.conv.ptr(), weight_shape = s.conv->weight.sizes().vec();
+      else owner = register_module(n.name, std::make_shared<nn::Module>());
+      s.q = make_quantizers(graph_, n, *owner, weight_shape);
+    }
     steps_.push_back(std::move(s));
   }
 }
@@ -95,23 +131,23 @@ torch::Tensor GraphModuleImpl::run_step(Step& s, const ir::Node& n,
     case OpKind::Output:
       return v[s.inputs[0]];
     case OpKind::Linear:
-      if (!s.quantized) return s.linear->forward(v[s.inputs[0]]);
-      return torch::linear(quant::quantize(v[s.inputs[0]], n.meta.data_in),
-                           quant::quantize(s.linear->weight, n.meta.weight),
-                           maybe_bias(s.linear->bias, n.meta.bias));
+      if (!s.quantized || float_forward_) return s.linear->forward(v[s.inputs[0]]);
+      return torch::linear(s.q.data_in.forward(v[s.inputs[0]], is_training()),
+                           s.q.weight.forward(s.linear->weight, is_training()),
+                           s.q.bias.forward(s.linear->bias, is_training()));
     case OpKind::Conv2d:
-      if (!s.quantized) return s.conv->forward(v[s.inputs[0]]);
+      if (!s.quantized || float_forward_) return s.conv->forward(v[s.inputs[0]]);
       // Unlike MASE's quantized conv, the bias is kept.
-      return torch::conv2d(quant::quantize(v[s.inputs[0]], n.meta.data_in),
-                           quant::quantize(s.conv->weight, n.meta.weight),
-                           maybe_bias(s.conv->bias, n.meta.bias), a.stride, a.padding);
+      return torch::conv2d(s.q.data_in.forward(v[s.inputs[0]], is_training()),
+                           s.q.weight.forward(s.conv->weight, is_training()),
+                           s.q.bias.forward(s.conv->bias, is_training()), a.stride, a.padding);
     case OpKind::BatchNorm1d:
       return s.bn1d->forward(v[s.inputs[0]]);
     case OpKind::BatchNorm2d:
       return s.bn2d->forward(v[s.inputs[0]]);
     case OpKind::Relu:
-      if (!s.quantized) return torch::relu(v[s.inputs[0]]);
-      return torch::relu(quant::quantize(v[s.inputs[0]], n.meta.data_in, /*is_signed=*/false));
+      if (!s.quantized || float_forward_) return torch::relu(v[s.inputs[0]]);
+      return torch::relu(s.q.data_in.forward(v[s.inputs[0]], is_training()));
     case OpKind::MaxPool2d:
       return torch::max_pool2d(v[s.inputs[0]], a.kernel_size, a.stride, a.padding);
     case OpKind::AvgPool2d:
@@ -123,9 +159,9 @@ torch::Tensor GraphModuleImpl::run_step(Step& s, const ir::Node& n,
     case OpKind::Dropout:
       return s.dropout->forward(v[s.inputs[0]]);
     case OpKind::Add:
-      if (!s.quantized) return v[s.inputs[0]] + v[s.inputs[1]];
-      return quant::quantize(v[s.inputs[0]], n.meta.data_in) +
-             quant::quantize(v[s.inputs[1]], n.meta.data_in);
+      if (!s.quantized || float_forward_) return v[s.inputs[0]] + v[s.inputs[1]];
+      return s.q.data_in.forward(v[s.inputs[0]], is_training()) +
+             s.q.data_in.forward(v[s.inputs[1]], is_training());
   }
   CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(s.op));
 }
@@ -154,6 +190,91 @@ std::vector<torch::Tensor> GraphModuleImpl::forward_all(const torch::Tensor& x,
 }
 
 torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) { return forward_all(x).back(); }
+
+bool GraphModuleImpl::needs_calibration() const {
+  for (const auto& s : steps_)
+    if (s.quantized && (s.q.data_in.needs_calibration() || s.q.weight.needs_calibration() ||
+                        s.q.bias.needs_calibration()))
+      return true;
+  return false;
+}
+
+int64_t GraphModuleImpl::calibration_batches() const {
+  int64_t n = 0;
+  for (const auto& node : graph_.nodes())
+    for (const ir::Precision* p : {&node.meta.data_in, &node.meta.weight, &node.meta.bias})
+      if (p->is_scaled()) n = std::max(n, p->scaling.calibration_batches);
+  return n;
+}
+
+InputObservations GraphModuleImpl::observe_inputs(const std::vector<torch::Tensor>& batches) {
+  torch::NoGradGuard no_grad;
+  bool was_training = is_training();
+  eval();
+  float_forward_ = true;
+  InputObservations out;
+  try {
+    for (const auto& x : batches) {
+      auto values = forward_all(x);
+      for (size_t i = 0; i < steps_.size(); ++i) {
+        if (!steps_[i].q.data_in.state().defined()) continue;
+        auto& observer = out[graph_.nodes()[i].name];
+        for (size_t in : steps_[i].inputs) observer.add(values[in]);
+      }
+    }
+  } catch (...) {
+    float_forward_ = false;
+    train(was_training);
+    throw;
+  }
+  float_forward_ = false;
+  train(was_training);
+  return out;
+}
+
+void GraphModuleImpl::calibrate(const InputObservations& observations) {
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = steps_[i];
+    if (!s.quantized) continue;
+    if (s.q.data_in.needs_calibration()) {
+      auto it = observations.find(graph_.nodes()[i].name);
+      CHOP_CHECK(it != observations.end() && it->second.count() > 0, GraphError,
+                 "node '{}': no calibration data for its input quantizer", graph_.nodes()[i].name);
+      s.q.data_in.calibrate_input(it->second);
+    }
+    const torch::Tensor* w = s.linear ? &s.linear->weight : s.conv ? &s.conv->weight : nullptr;
+    if (w && s.q.weight.needs_calibration()) s.q.weight.calibrate_weight(*w);
+  }
+}
+
+nlohmann::ordered_json GraphModuleImpl::quantization_scales() {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = steps_[i];
+    if (!s.quantized) continue;
+    const torch::Tensor* w = s.linear ? &s.linear->weight : s.conv ? &s.conv->weight : nullptr;
+    const torch::Tensor* b = s.linear ? &s.linear->bias : s.conv ? &s.conv->bias : nullptr;
+    for (auto [name, q, x] : {std::tuple<const char*, quant::TensorQuantizer*, const torch::Tensor*>{"data_in", &s.q.data_in, nullptr},
+                              {"weight", &s.q.weight, w}, {"bias", &s.q.bias, b}}) {
+      if (!q->active() || q->precision().type != "integer") continue;
+      auto scale = q->scale(x && x->defined() ? *x : torch::Tensor()).to(torch::kCPU, torch::kDouble).flatten();
+      std::vector<double> values(scale.data_ptr<double>(), scale.data_ptr<double>() + scale.numel());
+      nlohmann::ordered_json j;
+      j["scale"] = values.size() == 1 ? nlohmann::ordered_json(values[0]) : nlohmann::ordered_json(values);
+      std::vector<int64_t> fracs;
+      for (double v : values) {
+        int e = 0;
+        double m = std::frexp(v, &e);  // v = m 2^e, m in [0.5, 1): a power of two when m = 0.5
+        if (m == 0.5) fracs.push_back(1 - e);
+      }
+      if (fracs.size() == values.size())
+        j["frac_width"] = fracs.size() == 1 ? nlohmann::ordered_json(fracs[0]) : nlohmann::ordered_json(fracs);
+      j["signed"] = q->is_signed();
+      out[graph_.nodes()[i].name][name] = j;
+    }
+  }
+  return out;
+}
 
 GraphModule build_module(const ir::Graph& g, uint64_t seed, torch::Device device) {
   // torch's default generator is global: serialize seeding + construction across threads.

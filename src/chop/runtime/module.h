@@ -4,15 +4,29 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "chop/ir/graph.h"
+#include "chop/quant/tensor_quantizer.h"
 
 namespace chop::runtime {
 
+/// The quantizers of one node's tensors (inactive ones leave float32 alone). Add quantizes both
+/// of its inputs with data_in.
+struct NodeQuantizers {
+  quant::TensorQuantizer data_in, weight, bias;
+  bool active() const { return data_in.active() || weight.active() || bias.active(); }
+};
+
+/// Per quantized node, what its input looked like (float forward passes): calibration data.
+using InputObservations = std::map<std::string, quant::RangeObserver>;
+
 /// Runs a graph. Parameters and buffers are registered under node names
-/// ("seq_blocks_2.weight"), so optimizers and checkpoints see them.
+/// ("seq_blocks_2.weight"), so optimizers and checkpoints see them; so are the quantizers'
+/// states: a learned step "<node>.<tensor>_scale" (a parameter), a stats input's running range
+/// "<node>.data_in_range" (a buffer).
 class GraphModuleImpl : public torch::nn::Module {
  public:
   /// Builds the modules of g (shapes must be inferred). Weights come from torch's global
@@ -28,12 +42,31 @@ class GraphModuleImpl : public torch::nn::Module {
                                          std::vector<double>* node_seconds = nullptr);
 
   const ir::Graph& graph() const { return graph_; }
+  /// The quantizers of node i (graph order).
+  NodeQuantizers& quantizers(size_t i) { return steps_.at(i).q; }
+
+  /// Whether some quantizer's scale is not known yet (stats inputs, learned steps): then
+  /// calibrate before training or evaluating.
+  bool needs_calibration() const;
+  /// Batches calibration wants: the largest calibration_batches of the graph's scalings (0:
+  /// none needed).
+  int64_t calibration_batches() const;
+  /// Float forward passes (eval mode, no quantization) over batches, observing the input of
+  /// every node with a stats or learned quantizer.
+  InputObservations observe_inputs(const std::vector<torch::Tensor>& batches);
+  /// Seeds every quantizer that needs it: inputs from observations (stats: the range; learned:
+  /// LSQ's 2 mean|x| / sqrt(Qp)), learned weight steps from the weights.
+  void calibrate(const InputObservations& observations);
+  /// The scale each quantized tensor uses now, per node and tensor: {"scale": s (a list when
+  /// per channel), "frac_width": f when every s is 2^-f, "signed": bool}.
+  nlohmann::ordered_json quantization_scales();
 
  private:
   struct Step {
     ir::OpKind op;
     std::vector<size_t> inputs;
     bool quantized = false;  ///< some precision of the node is not float32: quantize in forward
+    NodeQuantizers q;
     torch::nn::Linear linear{nullptr};
     torch::nn::Conv2d conv{nullptr};
     torch::nn::BatchNorm1d bn1d{nullptr};
@@ -44,6 +77,7 @@ class GraphModuleImpl : public torch::nn::Module {
 
   ir::Graph graph_;
   std::vector<Step> steps_;
+  bool float_forward_ = false;  ///< observe_inputs: quantizers off
 };
 TORCH_MODULE(GraphModule);
 

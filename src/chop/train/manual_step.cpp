@@ -20,8 +20,8 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
     // A chain: every node reads the one before it, with 2-D activations once past flatten.
     if (n.inputs.size() != 1 || !previous || n.inputs[0] != *previous) return nullptr;
     previous = &n.name;
-    if (!n.meta.data_in.is_float32() || !n.meta.weight.is_float32() || !n.meta.bias.is_float32())
-      return nullptr;
+    runtime::NodeQuantizers& q = m.quantizers(g.index_of(n.name));
+    if (q.active() && n.op != ir::OpKind::Linear) return nullptr;
     const bool two_d = !n.meta.in_shapes.empty() && n.meta.in_shapes[0].size() == 1;
     Layer layer;
     layer.kind = Layer::Kind::Relu;
@@ -47,6 +47,7 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
         if (!w || (n.attrs.bias && !b)) return nullptr;
         layer.weight = *w;
         if (n.attrs.bias) layer.bias = *b;
+        if (q.active()) layer.q = &q;
         break;
       }
       case ir::OpKind::BatchNorm1d: {
@@ -64,7 +65,7 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
       default:
         return nullptr;
     }
-    if (layer.weight.defined() && !seen_param) {
+    if ((layer.weight.defined() || (layer.q && layer.q->data_in.learned())) && !seen_param) {
       step->first_param_ = step->layers_.size();
       seen_param = true;
     }
@@ -97,6 +98,14 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
     const torch::Tensor& a = acts_.back();
     switch (l.kind) {
       case Layer::Kind::Linear:
+        if (l.q) {
+          l.x_q = l.q->data_in.quantize(a, /*training=*/true);
+          l.w_q = l.q->weight.quantize(l.weight, true);
+          torch::Tensor b_q = l.bias.defined() ? l.q->bias.quantize(l.bias, true) : l.bias;
+          acts_.push_back(b_q.defined() ? at::addmm_out(l.out, b_q, l.x_q, l.w_q.t())
+                                        : at::mm_out(l.out, l.x_q, l.w_q.t()));
+          break;
+        }
         acts_.push_back(l.bias.defined() ? at::addmm_out(l.out, l.bias, a, l.weight.t())
                                          : at::mm_out(l.out, a, l.weight.t()));
         break;
@@ -141,6 +150,14 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
     const torch::Tensor& in = acts_[i];
     switch (l.kind) {
       case Layer::Kind::Linear:
+        if (l.q) {
+          // Straight-through (or LSQ's) gradients of the quantizers around the same products.
+          l.weight.mutable_grad().copy_(l.q->weight.backward(at::mm(grad.t(), l.x_q), l.weight));
+          if (l.bias.defined()) l.bias.mutable_grad().copy_(l.q->bias.backward(at::sum(grad, {0}), l.bias));
+          if (i > first_param_ || l.q->data_in.learned())
+            grad = l.q->data_in.backward(at::mm_out(l.grad_in, grad, l.w_q), in);
+          break;
+        }
         at::mm_out(l.weight.mutable_grad(), grad.t(), in);
         if (l.bias.defined()) at::sum_out(l.bias.mutable_grad(), grad, {0});
         if (i > first_param_) grad = at::mm_out(l.grad_in, grad, l.weight);

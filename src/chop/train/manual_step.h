@@ -11,8 +11,9 @@
 namespace chop::train {
 
 /// Forward (training mode), mean cross-entropy and backward of a graph that is a chain of linear,
-/// batch_norm1d, relu, flatten and dropout (p = 0) nodes with no quantized precision, on 2-D
-/// activations: the JSC models and MLPs. It calls the kernels autograd would (addmm,
+/// batch_norm1d, relu, flatten and dropout (p = 0) nodes, on 2-D activations: the JSC models and
+/// MLPs. Linear nodes may be quantized (any format and scaling: their quantizers' quantize and
+/// backward, the same functions autograd's path uses); other quantized nodes are left to autograd. It calls the kernels autograd would (addmm,
 /// native_batch_norm and its backward, threshold_backward, mm; the loss and its gradient are one
 /// fused loop on CPU, log_softmax / nll_loss elsewhere) into buffers kept between steps, updates
 /// batch-norm running statistics as torch does, and writes each parameter's gradient straight
@@ -35,6 +36,8 @@ class ManualStep {
     torch::Tensor running_mean, running_var, batches_tracked, save_mean, save_invstd;  ///< batch norm
     double momentum = 0.1, eps = 1e-5;
     torch::Tensor out, grad_in;  ///< buffers reused between steps
+    runtime::NodeQuantizers* q = nullptr;  ///< linear: its quantizers, when any is active
+    torch::Tensor x_q, w_q;                ///< linear, quantized: this step's quantized input and weight
   };
   std::vector<Layer> layers_;
   size_t first_param_ = 0;  ///< no gradient flows below this layer

@@ -41,8 +41,22 @@ nlohmann::ordered_json EpochRecord::to_json() const {
   return j;
 }
 
+void calibrate(runtime::GraphModule& m, const data::DataModule& dm) {
+  if (!m->needs_calibration()) return;
+  const int64_t n = m->calibration_batches();
+  torch::Device device = device_of(m);
+  std::vector<torch::Tensor> batches;
+  for (const auto& b : dm.batches(data::SplitKind::train, 0)) {
+    if (static_cast<int64_t>(batches.size()) >= n) break;
+    batches.push_back(b.x.to(device));
+  }
+  CHOP_CHECK(!batches.empty(), DataError, "calibration needs training batches, but the training split is empty");
+  m->calibrate(m->observe_inputs(batches));
+}
+
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
                                data::SplitKind split, int64_t max_samples, bool eval_mode) {
+  calibrate(m, dm);
   torch::NoGradGuard no_grad;
   bool was_training = m->is_training();
   m->train(!eval_mode);
@@ -75,6 +89,7 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
   CHOP_CHECK(o.scheduler == "cosine" || o.scheduler == "none", ConfigError,
              "scheduler must be cosine or none, but got '{}'", o.scheduler);
   CHOP_CHECK(dm.train().size() > 0, DataError, "the training split is empty");
+  calibrate(m, dm);
   OptimizerOptions oo;
   oo.name = o.optimizer;
   oo.weight_decay = o.optimizer == "sgd" && o.weight_decay == 0 ? 5e-4 : o.weight_decay;

@@ -54,9 +54,15 @@ using EpochCallback = std::function<bool(const EpochRecord&)>;
 TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const TrainOptions& options,
                   const EpochCallback& on_epoch = {});
 
+/// Seeds m's quantizer scales that are not known yet (stats inputs, learned steps) from the
+/// first calibration_batches() batches of the training split (never the validation or test
+/// split), in float. Does nothing when none is needed. train() and evaluate() call it.
+void calibrate(runtime::GraphModule& m, const data::DataModule& dm);
+
 /// Metrics of m (no gradients) over a split, or its first max_samples samples. In eval mode
 /// unless eval_mode is false (MASE's runner key): then in training mode, as PyTorch would run
 /// it, with batch statistics in batch norms (updating their running statistics) and dropout on.
+/// An uncalibrated quantized model is calibrated on the training split first (calibrate()).
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
                                data::SplitKind split, int64_t max_samples = 0, bool eval_mode = true);
 

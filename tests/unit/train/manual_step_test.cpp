@@ -25,12 +25,17 @@ std::pair<double, std::vector<torch::Tensor>> autograd_step(runtime::GraphModule
 void expect_same_as_autograd(const ir::Graph& g, const std::vector<int64_t>& input_shape, int64_t classes) {
   auto m = runtime::build_module(g, 3);       // autograd
   auto manual = runtime::build_module(g, 3);  // ManualStep
-  auto step = train::ManualStep::make(*manual);
-  ASSERT_NE(step, nullptr) << g.to_text();
   torch::manual_seed(1);
   std::vector<int64_t> shape{37};  // not a multiple of anything: a last, short batch
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
   const auto x = torch::randn(shape), y = torch::randint(0, classes, {37}, torch::kInt64);
+  // Quantized graphs: both calibrated on the same batch (stats ranges, learned steps).
+  for (auto* module : {&m, &manual})
+    if ((*module)->needs_calibration()) (*module)->calibrate((*module)->observe_inputs({x}));
+  m->train();
+  manual->train();
+  auto step = train::ManualStep::make(*manual);
+  ASSERT_NE(step, nullptr) << g.to_text();
   const auto [loss, grads] = autograd_step(m, x, y);
   for (auto& p : manual->parameters()) p.mutable_grad().fill_(123.0);  // overwritten, not accumulated
   const double manual_loss = step->run(x, y).item<double>();
@@ -95,11 +100,39 @@ TEST(ManualStep, RefusesWhatItCannotDifferentiate) {
     auto m = runtime::build_module(models::build_model(name), 0);
     EXPECT_EQ(train::ManualStep::make(*m), nullptr) << name;
   }
-  // A quantized Linear trains through its straight-through estimator: autograd.
+  // A quantized ReLU (only Linear quantizers have hand-written gradients here): autograd.
   auto g = models::build_model("jsc-three-linear-relu");
-  g.node("seq_blocks_2").meta.weight = ir::Precision{"integer", {8, 4}};
+  g.node("seq_blocks_1").meta.data_in = ir::Precision{"integer", {8, 4}, {}};
   auto m = runtime::build_module(g, 0);
   EXPECT_EQ(train::ManualStep::make(*m), nullptr);
+}
+
+TEST(ManualStep, QuantizedLinearsSameGradientsAsAutograd) {
+  // Every scaling of the integer format, on inputs, weights and biases of every Linear: the
+  // straight-through gradient (frac, stats) and LSQ's (learned, steps included) equal autograd's.
+  auto with = [](ir::Scaling::Kind kind, bool per_channel, bool power_of_two, int64_t bits) {
+    auto g = models::build_model("jsc-three-linear-relu");
+    ir::Scaling s;
+    s.kind = kind;
+    s.per_channel = per_channel;
+    s.power_of_two = power_of_two;
+    for (auto& n : g.nodes()) {
+      if (n.op != ir::OpKind::Linear) continue;
+      if (kind == ir::Scaling::Kind::Frac) {
+        n.meta.data_in = n.meta.weight = n.meta.bias = ir::Precision{"integer", {bits, bits / 2}, {}};
+      } else {
+        n.meta.data_in = n.meta.weight = n.meta.bias = ir::Precision{"integer", {bits}, s};
+      }
+    }
+    return g;
+  };
+  using K = ir::Scaling::Kind;
+  expect_same_as_autograd(with(K::Frac, false, true, 8), {16}, 5);
+  expect_same_as_autograd(with(K::Stats, false, true, 4), {16}, 5);
+  expect_same_as_autograd(with(K::Stats, true, true, 3), {16}, 5);
+  expect_same_as_autograd(with(K::Learned, false, true, 3), {16}, 5);
+  expect_same_as_autograd(with(K::Learned, true, false, 2), {16}, 5);
+  expect_same_as_autograd(with(K::Learned, false, true, 4), {16}, 5);
 }
 
 TEST(ManualStep, TrainingMatchesAutogradTraining) {

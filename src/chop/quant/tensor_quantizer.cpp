@@ -1,0 +1,222 @@
+// TensorQuantizer: one tensor of a node (input, weight or bias) in its precision, with the
+// state its scaling needs (a learned step, a running range) and gradients for QAT.
+#include "chop/quant/tensor_quantizer.h"
+
+#include <cmath>
+
+#include "chop/quant/quantizer.h"
+#include "chop/support/error.h"
+
+namespace chop::quant {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+constexpr double kMinStep = 1e-8;
+constexpr double kMomentum = 0.9;   // running range: r <- 0.9 r + 0.1 r_batch
+constexpr int64_t kRangeSample = 4096;  // a batch's quantile range: from this many strided values
+
+// round(clamp(x / s, qn, qp)) * s (torch::round: half to even).
+torch::Tensor fake_quantize(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  return torch::round(x / s).clamp_(qn, qp).mul_(s);
+}
+
+// LSQ through autograd: forward as fake_quantize, backward as TensorQuantizer::lsq_backward.
+// The step passed in is the trained parameter; `effective` is the one the forward uses
+// (a power of two when asked), whose gradient goes to the parameter unchanged.
+struct LsqFunction : public torch::autograd::Function<LsqFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& step,
+                               const torch::Tensor& effective, double qn, double qp, double grad_scale) {
+    ctx->save_for_backward({x, effective});
+    ctx->saved_data["qn"] = qn;
+    ctx->saved_data["qp"] = qp;
+    ctx->saved_data["g"] = grad_scale;
+    ctx->saved_data["step_sizes"] = step.sizes().vec();
+    return fake_quantize(x, effective, qn, qp);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto [gx, gs] = TensorQuantizer::lsq_backward(grads[0], saved[0], saved[1], ctx->saved_data["qn"].toDouble(),
+                                                  ctx->saved_data["qp"].toDouble(), ctx->saved_data["g"].toDouble());
+    return {gx, gs.reshape(ctx->saved_data["step_sizes"].toIntVector()), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor()};
+  }
+};
+
+std::vector<int64_t> channel_shape(const std::vector<int64_t>& weight_shape) {
+  std::vector<int64_t> s(weight_shape.size(), 1);
+  s[0] = weight_shape[0];
+  return s;
+}
+
+}  // namespace
+
+TensorQuantizer::TensorQuantizer(const ir::Precision& p, TensorRole role, bool is_signed,
+                                 const std::vector<int64_t>& weight_shape)
+    : precision_(p), role_(role), is_signed_(is_signed) {
+  if (p.is_float32()) return;
+  if (!p.is_scaled()) {
+    kind_ = Kind::Fixed;
+    return;
+  }
+  const ir::Scaling& s = p.scaling;
+  const int64_t w = p.widths.at(0);
+  qn_ = is_signed ? -std::ldexp(1.0, static_cast<int>(w - 1)) : 0.0;
+  qp_ = is_signed ? std::ldexp(1.0, static_cast<int>(w - 1)) - 1 : std::ldexp(1.0, static_cast<int>(w)) - 1;
+  kind_ = s.kind == ir::Scaling::Kind::Learned && role != TensorRole::Bias ? Kind::Learned : Kind::Stats;
+  const bool per_channel = s.per_channel && role == TensorRole::Weight && !weight_shape.empty();
+  if (kind_ == Kind::Learned) {
+    state_ = torch::zeros(per_channel ? channel_shape(weight_shape) : std::vector<int64_t>{1});
+  } else if (role == TensorRole::Input) {
+    state_ = torch::zeros({1});
+  }
+}
+
+bool TensorQuantizer::needs_calibration() const {
+  return state_.defined() && (state_.detach() <= 0).any().item<bool>();
+}
+
+torch::Tensor TensorQuantizer::stats_scale(const torch::Tensor& range) const {
+  auto r = range.clamp_min(1e-12);
+  if (precision_.scaling.power_of_two) return torch::exp2(torch::ceil(torch::log2(r / (qp_ + 1))));
+  return r / qp_;
+}
+
+torch::Tensor TensorQuantizer::weight_range(const torch::Tensor& w) const {
+  if (precision_.scaling.per_channel && role_ == TensorRole::Weight && w.dim() > 1) {
+    std::vector<int64_t> dims;
+    for (int64_t d = 1; d < w.dim(); ++d) dims.push_back(d);
+    return w.abs().amax(dims, /*keepdim=*/true);
+  }
+  return w.abs().max().reshape({1});
+}
+
+torch::Tensor TensorQuantizer::effective_step() const {
+  auto s = state_.detach().clamp_min(kMinStep);
+  return precision_.scaling.power_of_two ? torch::exp2(torch::round(torch::log2(s))) : s;
+}
+
+double TensorQuantizer::grad_scale(const torch::Tensor& x) const {
+  double n = static_cast<double>(x.numel());
+  if (role_ == TensorRole::Input || state_.numel() > 1) n /= static_cast<double>(std::max<int64_t>(x.size(0), 1));
+  return 1.0 / std::sqrt(std::max(n, 1.0) * qp_);
+}
+
+torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training) {
+  torch::NoGradGuard no_grad;
+  switch (kind_) {
+    case Kind::None:
+      return x;
+    case Kind::Fixed:
+      if (precision_.type == "integer")
+        return integer_quantize(x, precision_.widths[0], precision_.widths[1], is_signed_);
+      return minifloat_quantize(x, precision_.widths[0], precision_.widths[1], precision_.widths[2]);
+    case Kind::Learned:
+      return fake_quantize(x, effective_step(), qn_, qp_);
+    case Kind::Stats:
+      break;
+  }
+  if (role_ != TensorRole::Input) return fake_quantize(x, stats_scale(weight_range(x)), qn_, qp_);
+  if (training) {
+    torch::Tensor batch_range;
+    auto v = is_signed_ ? x.abs() : x.clamp_min(0);
+    double q = precision_.scaling.range;
+    if (q >= 1) {
+      batch_range = v.max().reshape({1});
+    } else {
+      auto flat = v.flatten();
+      int64_t step = std::max<int64_t>(1, flat.numel() / kRangeSample);
+      batch_range = torch::quantile(flat.slice(0, 0, flat.numel(), step), q).reshape({1});
+    }
+    // An uncalibrated range (0) takes the batch's; afterwards a running average.
+    state_.copy_(torch::where(state_ > 0, state_ * kMomentum + batch_range * (1 - kMomentum), batch_range));
+  }
+  return fake_quantize(x, stats_scale(state_), qn_, qp_);
+}
+
+torch::Tensor TensorQuantizer::forward(const torch::Tensor& x, bool training) {
+  if (kind_ == Kind::None) return x;
+  if (kind_ == Kind::Learned && (x.requires_grad() || state_.requires_grad()) && torch::GradMode::is_enabled())
+    return LsqFunction::apply(x, state_, effective_step(), qn_, qp_, grad_scale(x));
+  auto q = quantize(x.detach(), training);
+  if (!x.requires_grad() || !torch::GradMode::is_enabled()) return q;
+  return x + (q - x.detach());
+}
+
+std::pair<torch::Tensor, torch::Tensor> TensorQuantizer::lsq_backward(const torch::Tensor& grad_q,
+                                                                      const torch::Tensor& x,
+                                                                      const torch::Tensor& s, double qn,
+                                                                      double qp, double grad_scale) {
+  torch::NoGradGuard no_grad;
+  auto v = x / s;
+  auto inside = (v >= qn).logical_and_(v <= qp);
+  auto grad_x = grad_q * inside;
+  auto c = v.clamp(qn, qp);
+  // d q / d s: round(v) - v inside the range, the bound (qn or qp) outside it.
+  auto dq_ds = torch::round(c).sub_(c * inside);
+  auto prod = grad_q * dq_ds;
+  torch::Tensor grad_s;
+  if (s.numel() == 1) {
+    grad_s = prod.sum().reshape(s.sizes());
+  } else {
+    std::vector<int64_t> dims;
+    for (int64_t d = 1; d < prod.dim(); ++d) dims.push_back(d);
+    grad_s = prod.sum(dims, /*keepdim=*/true);
+  }
+  return {grad_x, grad_s.mul_(grad_scale)};
+}
+
+torch::Tensor TensorQuantizer::backward(const torch::Tensor& grad_q, const torch::Tensor& x) {
+  if (kind_ != Kind::Learned) return grad_q;
+  auto [gx, gs] = lsq_backward(grad_q, x, effective_step(), qn_, qp_, grad_scale(x));
+  torch::NoGradGuard no_grad;
+  if (!state_.grad().defined()) state_.mutable_grad() = torch::zeros_like(state_);
+  state_.mutable_grad().copy_(gs.reshape(state_.sizes()));
+  return gx;
+}
+
+void TensorQuantizer::calibrate_input(const RangeObserver& observed) {
+  if (!state_.defined() || role_ != TensorRole::Input) return;
+  torch::NoGradGuard no_grad;
+  if (kind_ == Kind::Stats) {
+    double r = observed.range(precision_.scaling.range, is_signed_);
+    state_.fill_(r > 0 ? r : 1.0);
+  } else {
+    double s = 2 * observed.abs_mean(is_signed_) / std::sqrt(qp_);
+    state_.fill_(s > 0 ? s : 1.0 / qp_);
+  }
+}
+
+void TensorQuantizer::calibrate_weight(const torch::Tensor& weight) {
+  if (kind_ != Kind::Learned || role_ == TensorRole::Input) return;
+  torch::NoGradGuard no_grad;
+  auto w = weight.detach().abs();
+  torch::Tensor mean;
+  if (state_.numel() > 1) {
+    std::vector<int64_t> dims;
+    for (int64_t d = 1; d < w.dim(); ++d) dims.push_back(d);
+    mean = w.mean(dims, /*keepdim=*/true);
+  } else {
+    mean = w.mean().reshape({1});
+  }
+  state_.copy_((2 * mean / std::sqrt(qp_)).clamp_min(kMinStep).reshape(state_.sizes()));
+}
+
+torch::Tensor TensorQuantizer::scale(const torch::Tensor& x) const {
+  torch::NoGradGuard no_grad;
+  switch (kind_) {
+    case Kind::None:
+      return torch::ones({1});
+    case Kind::Fixed:
+      if (precision_.type == "integer") return torch::full({1}, std::ldexp(1.0, -static_cast<int>(precision_.widths[1])));
+      return torch::ones({1});
+    case Kind::Learned:
+      return effective_step();
+    case Kind::Stats:
+      break;
+  }
+  return role_ == TensorRole::Input ? stats_scale(state_) : stats_scale(weight_range(x));
+}
+
+}  // namespace chop::quant
