@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <map>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -205,10 +206,6 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   auto started = std::chrono::steady_clock::now();
   SearchOutcome outcome;
   outcome.out_dir = run.software_dir() + "/search_ckpts";
-  Json resolved = to_json(run);
-  resolved["search"] = cfg.to_json();
-  write_file_atomically(outcome.out_dir + "/resolved_config.json", resolved.dump(2) + "\n");
-
   data::DataModule dm(data_options(run));
   // A loaded checkpoint is the starting point of every trial: same-shaped tensors are copied,
   // resized ones take the overlapping part of the trained weights.
@@ -216,7 +213,10 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   if (!run.load.empty()) loaded = run_module(run.model, run.load, dm.info(), o.toml, seed, device);
   ir::Graph base = loaded ? (*loaded)->graph() : run_graph(run.model, dm.info(), o.toml);
   base.lint();
-  auto space = make_search_space(cfg, base);
+  auto space = make_search_space(cfg, base);  // checks every choice: nothing is written before
+  Json resolved = to_json(run);
+  resolved["search"] = cfg.to_json();
+  write_file_atomically(outcome.out_dir + "/resolved_config.json", resolved.dump(2) + "\n");
 
   // Objectives: one per metric, or their sum honouring each metric's own direction.
   std::vector<search::StudyDirection> directions;
@@ -260,6 +260,25 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   study.storage().set_study_user_attr(study.study_id(), "resolved_config",
                                       nlohmann::json::parse(resolved.dump()));
 
+  // Every trial of a search from a checkpoint starts from its weights, so a quantization
+  // without width changes sees the inputs the loaded model sees: observe them once (float, on
+  // training batches) and calibrate every such trial from the same observations.
+  std::mutex calibration_mutex;
+  std::map<int64_t, runtime::InputObservations> loaded_observations;  // by batches observed
+  auto calibrate_from_loaded = [&](runtime::GraphModule& m, const ir::Graph& g) {
+    if (!loaded || !m->needs_calibration()) return;
+    for (const auto& n : g.nodes()) {
+      const ir::Node* b = base.find(n.name);
+      if (!b || b->meta.in_shapes != n.meta.in_shapes) return;  // widths changed: its own calibration
+    }
+    std::lock_guard<std::mutex> lock(calibration_mutex);
+    int64_t n = m->calibration_batches();
+    auto it = loaded_observations.find(n);
+    if (it == loaded_observations.end())
+      it = loaded_observations.emplace(n, (*loaded)->observe_inputs(train::calibration_batches(dm, n, device), true)).first;
+    m->calibrate(it->second);
+  };
+
   const SoftwareRunner& sw = cfg.sw_runners.front();
   auto objective = [&](search::Trial& trial) -> std::vector<double> {
     Json tables = space->sample(trial);
@@ -268,6 +287,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     ir::Graph g = apply_transforms(base, tables);
     auto m = loaded ? runtime::rebuild_module(g, **loaded, seed, /*inherit_resized=*/true)
                     : runtime::build_module(g, seed, device);
+    calibrate_from_loaded(m, g);
     if (sw.name == "basic_train") {
       train::TrainOptions t;
       t.optimizer = sw.optimizer.empty() ? run.training_optimizer : sw.optimizer;

@@ -46,12 +46,12 @@ ir::Scaling read_scaling(OptionReader& r, const std::string& name) {
       "integer: frac (MASE: the given *_frac_width), stats (power-of-two scale from the range), "
       "learned (LSQ step); default frac when a frac width key is given, else stats",
       {"frac", "stats", "learned"});
-  nlohmann::ordered_json range = r.value("range");
   r.document("range", "stats/learned inputs: \"minmax\" or the quantile of |x| taken as the range", "minmax");
+  const nlohmann::ordered_json range = t.contains("range") ? t["range"] : nlohmann::ordered_json();
   s.power_of_two = r.get<bool>("power_of_two", s.power_of_two, "stats/learned: scales are powers of two (shifts)");
   s.per_channel = r.get<bool>("per_channel", s.per_channel, "stats/learned: one weight scale per output channel");
-  nlohmann::ordered_json sign = r.value("signed");
   r.document("signed", "stats/learned: \"auto\" (unsigned after a ReLU) or true (always signed)", "auto");
+  const nlohmann::ordered_json sign = t.contains("signed") ? t["signed"] : nlohmann::ordered_json();
   s.calibration_batches = r.get<int64_t>("calibration_batches", s.calibration_batches,
                                          "stats/learned: training batches observed before the first step");
   if (name != "integer" || kind == "frac") {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "chop/quant/fused_quant.h"
 #include "chop/quant/quantizer.h"
 #include "chop/support/error.h"
 
@@ -17,10 +18,26 @@ constexpr double kMinStep = 1e-8;
 constexpr double kMomentum = 0.9;   // running range: r <- 0.9 r + 0.1 r_batch
 constexpr int64_t kRangeSample = 4096;  // a batch's quantile range: from this many strided values
 
+// CPU float32 tensors take the fused loops (fused_quant.h); anything else LibTorch's ops.
+bool fusable(const torch::Tensor& x, const torch::Tensor& s) {
+  return x.is_cpu() && s.is_cpu() && x.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat &&
+         (s.numel() == 1 || (x.dim() > 0 && s.numel() == x.size(0)));
+}
+
 // round(clamp(x / s, qn, qp)) * s (torch::round: half to even).
 torch::Tensor fake_quantize(const torch::Tensor& x, const torch::Tensor& s, double qn, double qp) {
+  if (fusable(x, s)) {
+    auto xc = x.contiguous(), sc = s.contiguous();
+    auto out = torch::empty_like(xc);
+    fused_fake_quantize(xc.data_ptr<float>(), out.data_ptr<float>(), xc.numel(), sc.data_ptr<float>(),
+                        sc.numel(), static_cast<float>(qn), static_cast<float>(qp));
+    return out;
+  }
   return torch::round(x / s).clamp_(qn, qp).mul_(s);
 }
+
+// A one-element CPU step as a tensor (the scale computations below are on scalars then).
+torch::Tensor scalar_tensor(double v) { return torch::full({1}, v, torch::kFloat); }
 
 // LSQ through autograd: forward as fake_quantize, backward as TensorQuantizer::lsq_backward.
 // The step passed in is the trained parameter; `effective` is the one the forward uses
@@ -37,8 +54,9 @@ struct LsqFunction : public torch::autograd::Function<LsqFunction> {
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto saved = ctx->get_saved_variables();
-    auto [gx, gs] = TensorQuantizer::lsq_backward(grads[0], saved[0], saved[1], ctx->saved_data["qn"].toDouble(),
-                                                  ctx->saved_data["qp"].toDouble(), ctx->saved_data["g"].toDouble());
+    torch::Tensor gx = grads[0].clone();
+    auto gs = TensorQuantizer::lsq_backward_(gx, saved[0], saved[1], ctx->saved_data["qn"].toDouble(),
+                                             ctx->saved_data["qp"].toDouble(), ctx->saved_data["g"].toDouble());
     return {gx, gs.reshape(ctx->saved_data["step_sizes"].toIntVector()), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor()};
   }
@@ -78,6 +96,10 @@ bool TensorQuantizer::needs_calibration() const {
 }
 
 torch::Tensor TensorQuantizer::stats_scale(const torch::Tensor& range) const {
+  if (range.numel() == 1 && range.is_cpu()) {
+    double r = std::max(range.item<double>(), 1e-12);
+    return scalar_tensor(precision_.scaling.power_of_two ? std::exp2(std::ceil(std::log2(r / (qp_ + 1)))) : r / qp_);
+  }
   auto r = range.clamp_min(1e-12);
   if (precision_.scaling.power_of_two) return torch::exp2(torch::ceil(torch::log2(r / (qp_ + 1))));
   return r / qp_;
@@ -89,10 +111,15 @@ torch::Tensor TensorQuantizer::weight_range(const torch::Tensor& w) const {
     for (int64_t d = 1; d < w.dim(); ++d) dims.push_back(d);
     return w.abs().amax(dims, /*keepdim=*/true);
   }
-  return w.abs().max().reshape({1});
+  auto [lo, hi] = torch::aminmax(w);
+  return torch::maximum(lo.abs(), hi.abs()).reshape({1});
 }
 
 torch::Tensor TensorQuantizer::effective_step() const {
+  if (state_.numel() == 1 && state_.is_cpu()) {
+    double v = std::max(state_.item<double>(), kMinStep);
+    return scalar_tensor(precision_.scaling.power_of_two ? std::exp2(std::round(std::log2(v))) : v);
+  }
   auto s = state_.detach().clamp_min(kMinStep);
   return precision_.scaling.power_of_two ? torch::exp2(torch::round(torch::log2(s))) : s;
 }
@@ -120,17 +147,22 @@ torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training) {
   if (role_ != TensorRole::Input) return fake_quantize(x, stats_scale(weight_range(x)), qn_, qp_);
   if (training) {
     torch::Tensor batch_range;
-    auto v = is_signed_ ? x.abs() : x.clamp_min(0);
     double q = precision_.scaling.range;
     if (q >= 1) {
-      batch_range = v.max().reshape({1});
+      auto [lo, hi] = torch::aminmax(x);
+      batch_range = (is_signed_ ? torch::maximum(lo.abs(), hi.abs()) : hi.clamp_min(0)).reshape({1});
     } else {
-      auto flat = v.flatten();
+      auto flat = (is_signed_ ? x.abs() : x.clamp_min(0)).flatten();
       int64_t step = std::max<int64_t>(1, flat.numel() / kRangeSample);
       batch_range = torch::quantile(flat.slice(0, 0, flat.numel(), step), q).reshape({1});
     }
     // An uncalibrated range (0) takes the batch's; afterwards a running average.
-    state_.copy_(torch::where(state_ > 0, state_ * kMomentum + batch_range * (1 - kMomentum), batch_range));
+    if (state_.is_cpu()) {
+      const double r = state_.item<double>(), b = batch_range.item<double>();
+      state_.fill_(r > 0 ? r * kMomentum + b * (1 - kMomentum) : b);
+    } else {
+      state_.copy_(torch::where(state_ > 0, state_ * kMomentum + batch_range * (1 - kMomentum), batch_range));
+    }
   }
   return fake_quantize(x, stats_scale(state_), qn_, qp_);
 }
@@ -144,18 +176,22 @@ torch::Tensor TensorQuantizer::forward(const torch::Tensor& x, bool training) {
   return x + (q - x.detach());
 }
 
-std::pair<torch::Tensor, torch::Tensor> TensorQuantizer::lsq_backward(const torch::Tensor& grad_q,
-                                                                      const torch::Tensor& x,
-                                                                      const torch::Tensor& s, double qn,
-                                                                      double qp, double grad_scale) {
+torch::Tensor TensorQuantizer::lsq_backward_(torch::Tensor& grad, const torch::Tensor& x, const torch::Tensor& s,
+                                             double qn, double qp, double grad_scale) {
   torch::NoGradGuard no_grad;
+  if (fusable(x, s) && grad.is_cpu() && grad.scalar_type() == torch::kFloat && grad.is_contiguous() &&
+      grad.sizes() == x.sizes()) {
+    auto xc = x.contiguous(), sc = s.contiguous();
+    auto grad_s = torch::empty_like(sc);
+    fused_lsq_backward(grad.data_ptr<float>(), xc.data_ptr<float>(), xc.numel(), sc.data_ptr<float>(), sc.numel(),
+                       static_cast<float>(qn), static_cast<float>(qp), grad_scale, grad_s.data_ptr<float>());
+    return grad_s;
+  }
   auto v = x / s;
   auto inside = (v >= qn).logical_and_(v <= qp);
-  auto grad_x = grad_q * inside;
   auto c = v.clamp(qn, qp);
   // d q / d s: round(v) - v inside the range, the bound (qn or qp) outside it.
-  auto dq_ds = torch::round(c).sub_(c * inside);
-  auto prod = grad_q * dq_ds;
+  auto prod = grad * torch::round(c).sub_(c * inside);
   torch::Tensor grad_s;
   if (s.numel() == 1) {
     grad_s = prod.sum().reshape(s.sizes());
@@ -164,16 +200,16 @@ std::pair<torch::Tensor, torch::Tensor> TensorQuantizer::lsq_backward(const torc
     for (int64_t d = 1; d < prod.dim(); ++d) dims.push_back(d);
     grad_s = prod.sum(dims, /*keepdim=*/true);
   }
-  return {grad_x, grad_s.mul_(grad_scale)};
+  grad.mul_(inside);
+  return grad_s.mul_(grad_scale);
 }
 
-torch::Tensor TensorQuantizer::backward(const torch::Tensor& grad_q, const torch::Tensor& x) {
-  if (kind_ != Kind::Learned) return grad_q;
-  auto [gx, gs] = lsq_backward(grad_q, x, effective_step(), qn_, qp_, grad_scale(x));
+void TensorQuantizer::backward_(torch::Tensor& grad, const torch::Tensor& x) {
+  if (kind_ != Kind::Learned) return;
+  auto gs = lsq_backward_(grad, x, effective_step(), qn_, qp_, grad_scale(x));
   torch::NoGradGuard no_grad;
   if (!state_.grad().defined()) state_.mutable_grad() = torch::zeros_like(state_);
   state_.mutable_grad().copy_(gs.reshape(state_.sizes()));
-  return gx;
 }
 
 void TensorQuantizer::calibrate_input(const RangeObserver& observed) {

@@ -52,9 +52,10 @@ class TensorQuantizer {
   torch::Tensor quantize(const torch::Tensor& x, bool training);
   /// quantize() with autograd: straight-through, or LSQ's gradients for x and the step.
   torch::Tensor forward(const torch::Tensor& x, bool training);
-  /// For hand-written backward passes: the gradient w.r.t. x given the gradient w.r.t.
-  /// quantize(x); for a learned step, also overwrites the step's grad().
-  torch::Tensor backward(const torch::Tensor& grad_q, const torch::Tensor& x);
+  /// For hand-written backward passes, in place: grad, the gradient w.r.t. quantize(x),
+  /// becomes the gradient w.r.t. x (unchanged unless learned); a learned step's grad() is
+  /// overwritten with its own.
+  void backward_(torch::Tensor& grad, const torch::Tensor& x);
 
   /// Seeds an input's state from observations of it (stats: the range; learned: LSQ's
   /// 2 mean|x| / sqrt(Qp)); a weight's learned step from the weight itself.
@@ -64,11 +65,10 @@ class TensorQuantizer {
   /// The scale in use now (per tensor, or per channel), for x (weights: the weight itself).
   torch::Tensor scale(const torch::Tensor& x) const;
 
-  /// LSQ's gradients of round(clamp(x / s, qn, qp)) * s: (d/dx, d/ds summed to s's shape).
-  static std::pair<torch::Tensor, torch::Tensor> lsq_backward(const torch::Tensor& grad_q,
-                                                              const torch::Tensor& x,
-                                                              const torch::Tensor& s, double qn,
-                                                              double qp, double grad_scale);
+  /// LSQ's gradients of round(clamp(x / s, qn, qp)) * s, in place: grad (w.r.t. the result)
+  /// becomes d/dx; returns d/ds summed to s's shape, times grad_scale.
+  static torch::Tensor lsq_backward_(torch::Tensor& grad, const torch::Tensor& x, const torch::Tensor& s,
+                                     double qn, double qp, double grad_scale);
 
  private:
   enum class Kind { None, Fixed, Stats, Learned };

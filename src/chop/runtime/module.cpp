@@ -207,7 +207,8 @@ int64_t GraphModuleImpl::calibration_batches() const {
   return n;
 }
 
-InputObservations GraphModuleImpl::observe_inputs(const std::vector<torch::Tensor>& batches) {
+InputObservations GraphModuleImpl::observe_inputs(const std::vector<torch::Tensor>& batches,
+                                                  bool all_quantizable) {
   torch::NoGradGuard no_grad;
   bool was_training = is_training();
   eval();
@@ -217,7 +218,8 @@ InputObservations GraphModuleImpl::observe_inputs(const std::vector<torch::Tenso
     for (const auto& x : batches) {
       auto values = forward_all(x);
       for (size_t i = 0; i < steps_.size(); ++i) {
-        if (!steps_[i].q.data_in.state().defined()) continue;
+        bool wanted = all_quantizable ? ir::op_quantizable(steps_[i].op) : steps_[i].q.data_in.state().defined();
+        if (!wanted) continue;
         auto& observer = out[graph_.nodes()[i].name];
         for (size_t in : steps_[i].inputs) observer.add(values[in]);
       }

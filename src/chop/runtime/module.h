@@ -52,8 +52,9 @@ class GraphModuleImpl : public torch::nn::Module {
   /// none needed).
   int64_t calibration_batches() const;
   /// Float forward passes (eval mode, no quantization) over batches, observing the input of
-  /// every node with a stats or learned quantizer.
-  InputObservations observe_inputs(const std::vector<torch::Tensor>& batches);
+  /// every node with a stats or learned quantizer (every quantizable node with all_quantizable:
+  /// observations of a float model that serve every quantization of it).
+  InputObservations observe_inputs(const std::vector<torch::Tensor>& batches, bool all_quantizable = false);
   /// Seeds every quantizer that needs it: inputs from observations (stats: the range; learned:
   /// LSQ's 2 mean|x| / sqrt(Qp)), learned weight steps from the weights.
   void calibrate(const InputObservations& observations);

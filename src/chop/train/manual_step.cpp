@@ -152,10 +152,12 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
       case Layer::Kind::Linear:
         if (l.q) {
           // Straight-through (or LSQ's) gradients of the quantizers around the same products.
-          l.weight.mutable_grad().copy_(l.q->weight.backward(at::mm(grad.t(), l.x_q), l.weight));
-          if (l.bias.defined()) l.bias.mutable_grad().copy_(l.q->bias.backward(at::sum(grad, {0}), l.bias));
-          if (i > first_param_ || l.q->data_in.learned())
-            grad = l.q->data_in.backward(at::mm_out(l.grad_in, grad, l.w_q), in);
+          l.q->weight.backward_(at::mm_out(l.weight.mutable_grad(), grad.t(), l.x_q), l.weight);
+          if (l.bias.defined()) l.q->bias.backward_(at::sum_out(l.bias.mutable_grad(), grad, {0}), l.bias);
+          if (i > first_param_ || l.q->data_in.learned()) {
+            grad = at::mm_out(l.grad_in, grad, l.w_q);
+            l.q->data_in.backward_(grad, in);
+          }
           break;
         }
         at::mm_out(l.weight.mutable_grad(), grad.t(), in);

@@ -41,17 +41,19 @@ nlohmann::ordered_json EpochRecord::to_json() const {
   return j;
 }
 
-void calibrate(runtime::GraphModule& m, const data::DataModule& dm) {
-  if (!m->needs_calibration()) return;
-  const int64_t n = m->calibration_batches();
-  torch::Device device = device_of(m);
+std::vector<torch::Tensor> calibration_batches(const data::DataModule& dm, int64_t n, torch::Device device) {
   std::vector<torch::Tensor> batches;
   for (const auto& b : dm.batches(data::SplitKind::train, 0)) {
     if (static_cast<int64_t>(batches.size()) >= n) break;
     batches.push_back(b.x.to(device));
   }
   CHOP_CHECK(!batches.empty(), DataError, "calibration needs training batches, but the training split is empty");
-  m->calibrate(m->observe_inputs(batches));
+  return batches;
+}
+
+void calibrate(runtime::GraphModule& m, const data::DataModule& dm) {
+  if (!m->needs_calibration()) return;
+  m->calibrate(m->observe_inputs(calibration_batches(dm, m->calibration_batches(), device_of(m))));
 }
 
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,

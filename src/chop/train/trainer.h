@@ -59,6 +59,9 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
 /// split), in float. Does nothing when none is needed. train() and evaluate() call it.
 void calibrate(runtime::GraphModule& m, const data::DataModule& dm);
 
+/// The first n batches of dm's training split (epoch 0's order) on device: calibration data.
+std::vector<torch::Tensor> calibration_batches(const data::DataModule& dm, int64_t n, torch::Device device);
+
 /// Metrics of m (no gradients) over a split, or its first max_samples samples. In eval mode
 /// unless eval_mode is false (MASE's runner key): then in training mode, as PyTorch would run
 /// it, with batch statistics in batch norms (updating their running statistics) and dropout on.

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "chop/models/zoo.h"
+#include "chop/quant/format.h"
 #include "chop/runtime/checkpoint.h"
 #include "chop/train/trainer.h"
 
@@ -109,4 +110,49 @@ TEST(Trainer, EvaluateInTrainingModeWhenEvalModeIsFalse) {
   EXPECT_NE(frozen.loss, batch_stats.loss);
   EXPECT_EQ(frozen.n_samples, batch_stats.n_samples);
   EXPECT_TRUE(m->is_training()) << "the module's mode is restored";
+}
+
+TEST(Trainer, CalibratesOnTheTrainingSplitNeverTheReportedOne) {
+  // Training data near N(0, 1); validation and test data 1000 times larger. Evaluating an
+  // uncalibrated stats model on test must take its ranges from training batches only.
+  torch::manual_seed(0);
+  data::RawData raw;
+  raw.info.name = "blobs";
+  raw.info.input_shape = {16};
+  raw.info.num_classes = 5;
+  raw.train_x = torch::randn({512, 16});
+  raw.train_y = torch::randint(0, 5, {512}, torch::kInt64);
+  raw.test_x = torch::randn({256, 16}) * 1000;
+  raw.test_y = torch::randint(0, 5, {256}, torch::kInt64);
+  data::DataOptions o;
+  o.dataset = "blobs";
+  o.batch_size = 64;
+  o.normalize = false;
+  o.val_fraction = 0.25;
+  data::DataModule dm(std::move(raw), o);
+  auto g = models::build_model("jsc-three-linear");
+  ir::Scaling s;
+  s.kind = ir::Scaling::Kind::Stats;
+  s.calibration_batches = 3;
+  for (auto& n : g.nodes())
+    if (n.op == ir::OpKind::Linear) n.meta.data_in = quant::scaled_integer_precision(8, s);
+  auto m = runtime::build_module(g, 0);
+  ASSERT_TRUE(m->needs_calibration());
+  train::evaluate(m, dm, data::SplitKind::test);
+  ASSERT_FALSE(m->needs_calibration());
+  // The expected ranges: the first 3 training batches (epoch 0), observed by hand.
+  auto want = runtime::build_module(g, 0);
+  std::vector<torch::Tensor> batches;
+  for (const auto& b : dm.batches(data::SplitKind::train, 0))
+    if (batches.size() < 3) batches.push_back(b.x);
+  want->calibrate(want->observe_inputs(batches));
+  const auto got_buffers = m->named_buffers(), want_buffers = want->named_buffers();
+  int ranges = 0;
+  for (const auto& b : got_buffers) {
+    if (b.key().find("_range") == std::string::npos) continue;
+    ++ranges;
+    EXPECT_TRUE(torch::equal(b.value(), want_buffers[b.key()])) << b.key();
+    EXPECT_LT(b.value().item<double>(), 100) << b.key() << ": a test-split range leaked in";
+  }
+  EXPECT_GT(ranges, 0);
 }
