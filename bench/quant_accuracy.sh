@@ -49,9 +49,10 @@ bias_width = [8]'
 table() {  # $1: project; prints "| w x i | accuracy |" rows
   python3 - "mase_output/$1/software/search_ckpts/log.json" <<'PY'
 import json, sys
-for t in sorted(json.load(open(sys.argv[1])), key=lambda t: (t["params"].get("linear/config/weight_width", 0), t["params"].get("linear/config/data_in_width", 0))):
-    p = t["params"]
-    print(f'| {p.get("linear/config/weight_width", "")} x {p.get("linear/config/data_in_width", "")} | {t["software_metrics"]["accuracy"]:.4f} | {t.get("duration_s", 0):.1f} s |')
+widths = lambda t: (t["config"]["quantize"]["linear"]["config"]["weight_width"], t["config"]["quantize"]["linear"]["config"]["data_in_width"])
+for t in sorted(json.load(open(sys.argv[1])), key=widths):
+    w, i = widths(t)
+    print(f'| {w} x {i} | {t["software_metrics"]["accuracy"]:.4f} | {t.get("duration_s", 0):.1f} s |')
 PY
 }
 
