@@ -54,6 +54,7 @@ ir::Scaling read_scaling(OptionReader& r, const std::string& name) {
   const nlohmann::ordered_json sign = t.contains("signed") ? t["signed"] : nlohmann::ordered_json();
   s.calibration_batches = r.get<int64_t>("calibration_batches", s.calibration_batches,
                                          "stats/learned: training batches observed before the first step");
+  if (name == "NA") return s;  // not quantized: a searched "NA" may sit beside scaling choices
   if (name != "integer" || kind == "frac") {
     for (const char* key : kScalingKeys)
       CHOP_CHECK(!t.contains(key), ConfigError, "{}: {} applies to scaling = \"stats\" or \"learned\" only{}",

@@ -2,6 +2,7 @@
 #include "chop/quant/fused_quant.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace chop::quant {
@@ -25,6 +26,23 @@ void fused_fake_quantize(const float* x, float* out, int64_t n, const float* s, 
     float* oc = out + c * inner;
     for (int64_t i = 0; i < inner; ++i) oc[i] = round_half_even(std::min(std::max(xc[i] / step, qn), qp)) * step;
   }
+}
+
+float fused_range(const float* x, int64_t n, bool is_signed) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  if (is_signed) {
+    for (; i + kLanes <= n; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k) lanes[k] = std::max(lanes[k], std::fabs(x[i + k]));
+  } else {
+    for (; i + kLanes <= n; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k) lanes[k] = std::max(lanes[k], x[i + k]);
+  }
+  float m = 0;
+  for (; i < n; ++i) m = std::max(m, is_signed ? std::fabs(x[i]) : x[i]);
+  for (float l : lanes) m = std::max(m, l);
+  return m;
 }
 
 void fused_lsq_backward(float* grad, const float* x, int64_t n, const float* s, int64_t n_steps,

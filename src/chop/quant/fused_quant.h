@@ -12,6 +12,9 @@ namespace chop::quant {
 void fused_fake_quantize(const float* x, float* out, int64_t n, const float* s, int64_t n_steps,
                          float qn, float qp);
 
+/// max |x[i]| (is_signed) or max(max x[i], 0): a tensor's range, one pass.
+float fused_range(const float* x, int64_t n, bool is_signed);
+
 /// LSQ's gradients, in place: grad[i] (the gradient w.r.t. the quantized value) becomes the
 /// gradient w.r.t. x[i]: kept when qn <= x[i] / s <= qp, else 0. grad_s[c] = grad_scale * the
 /// sum over c's block of grad * (round(v) - v inside the range, the bound outside), in double.

@@ -74,14 +74,16 @@ TensorQuantizer::TensorQuantizer(const ir::Precision& p, TensorRole role, bool i
                                  const std::vector<int64_t>& weight_shape)
     : precision_(p), role_(role), is_signed_(is_signed) {
   if (p.is_float32()) return;
+  if (p.type == "integer") {
+    const int64_t w = p.widths.at(0);
+    qn_ = is_signed ? -std::ldexp(1.0, static_cast<int>(w - 1)) : 0.0;
+    qp_ = is_signed ? std::ldexp(1.0, static_cast<int>(w - 1)) - 1 : std::ldexp(1.0, static_cast<int>(w)) - 1;
+  }
   if (!p.is_scaled()) {
     kind_ = Kind::Fixed;
     return;
   }
   const ir::Scaling& s = p.scaling;
-  const int64_t w = p.widths.at(0);
-  qn_ = is_signed ? -std::ldexp(1.0, static_cast<int>(w - 1)) : 0.0;
-  qp_ = is_signed ? std::ldexp(1.0, static_cast<int>(w - 1)) - 1 : std::ldexp(1.0, static_cast<int>(w)) - 1;
   kind_ = s.kind == ir::Scaling::Kind::Learned && role != TensorRole::Bias ? Kind::Learned : Kind::Stats;
   const bool per_channel = s.per_channel && role == TensorRole::Weight && !weight_shape.empty();
   if (kind_ == Kind::Learned) {
@@ -95,11 +97,34 @@ bool TensorQuantizer::needs_calibration() const {
   return state_.defined() && (state_.detach() <= 0).any().item<bool>();
 }
 
-torch::Tensor TensorQuantizer::stats_scale(const torch::Tensor& range) const {
-  if (range.numel() == 1 && range.is_cpu()) {
-    double r = std::max(range.item<double>(), 1e-12);
-    return scalar_tensor(precision_.scaling.power_of_two ? std::exp2(std::ceil(std::log2(r / (qp_ + 1)))) : r / qp_);
+double TensorQuantizer::step_of_range(double r) const {
+  r = std::max(r, 1e-12);
+  return precision_.scaling.power_of_two ? std::exp2(std::ceil(std::log2(r / (qp_ + 1)))) : r / qp_;
+}
+
+double TensorQuantizer::learned_step(double s) const {
+  s = std::max(s, kMinStep);
+  return precision_.scaling.power_of_two ? std::exp2(std::round(std::log2(s))) : s;
+}
+
+bool TensorQuantizer::scalar_path(const torch::Tensor& x) const {
+  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || !x.is_contiguous()) return false;
+  switch (kind_) {
+    case Kind::None:
+      return false;
+    case Kind::Fixed:  // 2^-f is a step; the magic-number rounding needs |v| < 2^22
+      return precision_.type == "integer" && precision_.widths[0] <= 22 &&
+             std::abs(precision_.widths[1]) <= 100;
+    case Kind::Learned:
+    case Kind::Stats:
+      break;
   }
+  if (!state_.defined()) return !(precision_.scaling.per_channel && role_ == TensorRole::Weight);
+  return state_.numel() == 1 && state_.is_cpu() && state_.scalar_type() == torch::kFloat;
+}
+
+torch::Tensor TensorQuantizer::stats_scale(const torch::Tensor& range) const {
+  if (range.numel() == 1 && range.is_cpu()) return scalar_tensor(step_of_range(range.item<double>()));
   auto r = range.clamp_min(1e-12);
   if (precision_.scaling.power_of_two) return torch::exp2(torch::ceil(torch::log2(r / (qp_ + 1))));
   return r / qp_;
@@ -116,10 +141,7 @@ torch::Tensor TensorQuantizer::weight_range(const torch::Tensor& w) const {
 }
 
 torch::Tensor TensorQuantizer::effective_step() const {
-  if (state_.numel() == 1 && state_.is_cpu()) {
-    double v = std::max(state_.item<double>(), kMinStep);
-    return scalar_tensor(precision_.scaling.power_of_two ? std::exp2(std::round(std::log2(v))) : v);
-  }
+  if (state_.numel() == 1 && state_.is_cpu()) return scalar_tensor(learned_step(state_.item<double>()));
   auto s = state_.detach().clamp_min(kMinStep);
   return precision_.scaling.power_of_two ? torch::exp2(torch::round(torch::log2(s))) : s;
 }
@@ -130,8 +152,44 @@ double TensorQuantizer::grad_scale(const torch::Tensor& x) const {
   return 1.0 / std::sqrt(std::max(n, 1.0) * qp_);
 }
 
-torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training) {
+torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training, torch::Tensor* out) {
   torch::NoGradGuard no_grad;
+  if (scalar_path(x)) {
+    // CPU float32 with one step: scalars and one fused pass (the same values as the tensor
+    // path below; 2^-f scaling is exact either way).
+    const int64_t n = x.numel();
+    const float* px = x.data_ptr<float>();
+    double step = 0;
+    if (kind_ == Kind::Fixed) {
+      step = std::ldexp(1.0, -static_cast<int>(precision_.widths[1]));
+    } else if (kind_ == Kind::Learned) {
+      step = learned_step(state_.data_ptr<float>()[0]);
+    } else if (role_ != TensorRole::Input) {
+      step = step_of_range(fused_range(px, n, /*is_signed=*/true));
+    } else {
+      float* r = state_.data_ptr<float>();
+      if (training) {
+        double q = precision_.scaling.range, batch;
+        if (q >= 1) {
+          batch = fused_range(px, n, is_signed_);
+        } else {
+          auto flat = (is_signed_ ? x.abs() : x.clamp_min(0)).flatten();
+          int64_t stride = std::max<int64_t>(1, flat.numel() / kRangeSample);
+          batch = torch::quantile(flat.slice(0, 0, flat.numel(), stride), q).item<double>();
+        }
+        // An uncalibrated range (0) takes the batch's; afterwards a running average.
+        r[0] = static_cast<float>(r[0] > 0 ? r[0] * kMomentum + batch * (1 - kMomentum) : batch);
+      }
+      step = step_of_range(r[0]);
+    }
+    torch::Tensor result = out && out->defined() && out->sizes() == x.sizes() && out->scalar_type() == torch::kFloat
+                               ? *out
+                               : torch::empty_like(x);
+    const float s = static_cast<float>(step);
+    fused_fake_quantize(px, result.data_ptr<float>(), n, &s, 1, static_cast<float>(qn_), static_cast<float>(qp_));
+    if (out) *out = result;
+    return result;
+  }
   switch (kind_) {
     case Kind::None:
       return x;

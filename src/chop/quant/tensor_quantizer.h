@@ -48,8 +48,9 @@ class TensorQuantizer {
   /// Whether calibration still has to seed the state.
   bool needs_calibration() const;
 
-  /// The quantized value, no autograd. training: an input's running range is updated.
-  torch::Tensor quantize(const torch::Tensor& x, bool training);
+  /// The quantized value, no autograd. training: an input's running range is updated. out:
+  /// a buffer to write into when it can (CPU float32), kept by the caller between calls.
+  torch::Tensor quantize(const torch::Tensor& x, bool training, torch::Tensor* out = nullptr);
   /// quantize() with autograd: straight-through, or LSQ's gradients for x and the step.
   torch::Tensor forward(const torch::Tensor& x, bool training);
   /// For hand-written backward passes, in place: grad, the gradient w.r.t. quantize(x),
@@ -75,6 +76,10 @@ class TensorQuantizer {
   torch::Tensor stats_scale(const torch::Tensor& range) const;
   torch::Tensor weight_range(const torch::Tensor& w) const;
   torch::Tensor effective_step() const;  ///< learned: s (>= 1e-8), a power of two if asked
+  double step_of_range(double r) const;  ///< stats: the step covering range r
+  double learned_step(double s) const;   ///< learned: the step the forward pass uses for s
+  /// CPU float32, one step for the whole tensor: the scalar path of quantize().
+  bool scalar_path(const torch::Tensor& x) const;
   double grad_scale(const torch::Tensor& x) const;
 
   ir::Precision precision_;

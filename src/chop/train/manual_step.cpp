@@ -99,8 +99,8 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
     switch (l.kind) {
       case Layer::Kind::Linear:
         if (l.q) {
-          l.x_q = l.q->data_in.quantize(a, /*training=*/true);
-          l.w_q = l.q->weight.quantize(l.weight, true);
+          l.x_q = l.q->data_in.quantize(a, /*training=*/true, &l.x_q);  // into the last step's buffers
+          l.w_q = l.q->weight.quantize(l.weight, true, &l.w_q);
           torch::Tensor b_q = l.bias.defined() ? l.q->bias.quantize(l.bias, true) : l.bias;
           acts_.push_back(b_q.defined() ? at::addmm_out(l.out, b_q, l.x_q, l.w_q.t())
                                         : at::mm_out(l.out, l.x_q, l.w_q.t()));

@@ -29,7 +29,7 @@ Graph sample() {
   d.p = 0.25;
   g.add("drop", OpKind::Dropout, {"flat"}, d);
   g.add("output", OpKind::Output, {"drop"});
-  g.node("conv").meta.weight = Precision{"integer", {8, 4}};
+  g.node("conv").meta.weight = Precision{"integer", {8, 4}, {}};
   g.node("conv").info["software"] = {{"max", 1.5}};
   g.infer_shapes();
   return g;

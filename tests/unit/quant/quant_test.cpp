@@ -55,7 +55,7 @@ TEST(Precision, ChecksAndBits) {
   EXPECT_NO_THROW(quant::check_precision(quant::integer_precision(8, 4), "t"));
   EXPECT_THROW(quant::check_precision(quant::integer_precision(0, 0), "t"), ConfigError);
   EXPECT_THROW(quant::check_precision(quant::minifloat_precision(8, 8, 1), "t"), ConfigError);
-  EXPECT_THROW(quant::check_precision({"log", {8}}, "t"), ConfigError);
+  EXPECT_THROW(quant::check_precision({"log", {8}, {}}, "t"), ConfigError);
   EXPECT_EQ(quant::bits_of({}), 32);
   EXPECT_EQ(quant::bits_of(quant::integer_precision(6, 3)), 6);
 }

@@ -214,3 +214,31 @@ TEST(ScaledPrecision, Checks) {
   EXPECT_EQ(scaled(2, ir::Scaling::Kind::Learned, true).to_string(), "integer[2] learned per-channel");
   EXPECT_EQ(quant::integer_precision(8, 4).to_string(), "integer[8, 4]");
 }
+
+TEST(ScaledModule, StatsLinearEqualsHandComputed) {
+  ir::Graph g("tiny", {2});
+  g.add("x", ir::OpKind::Input, {});
+  ir::Attrs a;
+  a.in_features = 2;
+  a.out_features = 1;
+  ir::Node& n = g.add("fc", ir::OpKind::Linear, {"x"}, a);
+  n.meta.data_in = n.meta.weight = n.meta.bias = scaled(4, ir::Scaling::Kind::Stats);
+  g.add("output", ir::OpKind::Output, {"fc"});
+  g.infer_shapes();
+  auto m = runtime::build_module(g, 0);
+  torch::NoGradGuard no_grad;
+  for (auto& p : m->named_parameters()) {
+    if (p.key() == "fc.weight") p.value().copy_(torch::tensor({{0.3f, -0.7f}}));
+    if (p.key() == "fc.bias") p.value().copy_(torch::tensor({0.1f}));
+  }
+  // Calibration: max|x| = 2.5 -> step 2^ceil(log2(2.5 / 8)) = 1/2. Weight: max 0.7 -> 1/8, so
+  // w = [0.25, -0.75] (2.4 -> 2, -5.6 -> -6); bias: 0.1 -> 1/64, b = 6/64 (6.4 -> 6).
+  m->calibrate(m->observe_inputs({torch::tensor({{1.3f, 0.55f}, {-2.5f, 0.2f}})}));
+  m->eval();
+  // x = [1.5, 0.5] (2.6 -> 3, 1.1 -> 1): y = 1.5 * 0.25 - 0.5 * 0.75 + 6 / 64.
+  EXPECT_FLOAT_EQ(m->forward(torch::tensor({{1.3f, 0.55f}})).item<float>(), 6.0f / 64);
+  auto scales = m->quantization_scales();
+  EXPECT_EQ(scales["fc"]["data_in"]["frac_width"], 1);
+  EXPECT_EQ(scales["fc"]["weight"]["frac_width"], 3);
+  EXPECT_EQ(scales["fc"]["bias"]["frac_width"], 6);
+}
