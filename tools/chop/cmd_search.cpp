@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "chop/flow/search_run.h"
@@ -27,9 +29,12 @@ struct SearchArgs {
 
 std::vector<std::string> g_argv;  // this process's arguments, for worker processes
 
-void on_sigint(int) {
+volatile std::sig_atomic_t g_signal = 0;  // SIGINT or SIGTERM that stopped the search
+
+void on_stop_signal(int sig) {
+  g_signal = sig;
   flow::request_search_stop();  // running trials finish and everything is written
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  std::signal(sig, SIG_DFL);    // a second one ends the process at once
 }
 
 /// Starts n copies of this command as workers of the same study and waits for them.
@@ -84,6 +89,7 @@ void add_search_command(CLI::App& app) {
   // Started by --n-workers, or by hand on other machines sharing a PostgreSQL study.
   cmd->add_flag("--worker", a->worker, "Run as one worker of a shared study (no final outputs)");
   cmd->callback([flags, a] {
+    const auto started = std::chrono::steady_clock::now();  // the elapsed time printed: the whole run
     CHOP_CHECK(!flags->config_path.empty(), ConfigError,
                "chop search needs --config FILE.toml with a [search] table (see configs/)");
     flow::SearchRunOptions o;
@@ -108,14 +114,25 @@ void add_search_command(CLI::App& app) {
     if (o.worker) o.progress = false;
     std::string report_path;
     o.on_outputs = [&report_path](const std::string& dir) { report_path = report::write_report(dir); };
-    std::signal(SIGINT, on_sigint);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
     auto outcome = flow::run_search(o);
     if (o.worker) return;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cout << "Best trial(s):\n" << outcome.table;
-    std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.trials.size(),
-                             outcome.seconds, outcome.out_dir);
+    std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.trials.size(), wall, outcome.out_dir);
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
     std::cout << "report: " << report_path << "\n";
+    if (outcome.grid_points >= 0 && !outcome.interrupted && outcome.n_complete < outcome.n_trials &&
+        outcome.n_complete >= outcome.grid_points)
+      std::cout << fmt::format("the grid's {} points are all evaluated (n_trials = {}): the search is complete\n",
+                               outcome.grid_points, outcome.n_trials);
+    if (outcome.interrupted && g_signal != 0) {
+      std::cout.flush();
+      std::cerr << fmt::format("search: stopped after {} of {} trials; continue with --resume\n",
+                               outcome.n_complete, outcome.n_trials > 0 ? std::to_string(outcome.n_trials) : "?");
+      std::exit(128 + g_signal);  // 130 after Ctrl-C, 143 after SIGTERM
+    }
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "chop/data/data_module.h"
 #include "chop/flow/model_source.h"
+#include "chop/flow/train_options.h"
 #include "chop/runtime/module.h"
 #include "chop/support/error.h"
 #include "chop/support/table.h"
@@ -47,14 +48,7 @@ void run_train(RunFlags& flags) {
   data::DataModule dm(flow::data_options(c));
   std::cerr << dm.summary() << "\n";
   auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
-  train::TrainOptions o;
-  o.optimizer = c.training_optimizer;
-  o.learning_rate = c.learning_rate;
-  o.weight_decay = c.weight_decay;
-  o.scheduler = c.scheduler;
-  o.max_epochs = c.max_epochs;
-  o.max_steps = c.max_steps;
-  o.early_stopping = c.early_stopping;
+  train::TrainOptions o = flow::train_options(c);
   o.ckpt_dir = out_dir;
   auto result = train::train(m, dm, o);
   CHOP_CHECK(!result.epochs.empty(), ConfigError, "nothing was trained (max_epochs or max_steps is 0)");

@@ -50,6 +50,7 @@ RunConfig RunFlags::resolve() {
     if (opt && opt->count() > 0) explicit_keys.insert(key);
   }
   RunConfig c = flags;
+  c.explicit_keys = explicit_keys;
   if (!config_path.empty()) {
     toml = load_toml(config_path);
     apply_toml(c, toml, explicit_keys);

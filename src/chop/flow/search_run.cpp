@@ -15,6 +15,7 @@
 #include "chop/data/data_module.h"
 #include "chop/flow/model_source.h"
 #include "chop/flow/search_space.h"
+#include "chop/flow/train_options.h"
 #include "chop/flow/transforms.h"
 #include "chop/runtime/checkpoint.h"
 #include "chop/search/samplers/grid_sampler.h"
@@ -132,6 +133,7 @@ void write_trials_csv(const std::string& path, const std::vector<search::FrozenT
 }
 
 std::atomic<search::Study*> g_running_study{nullptr};
+std::atomic<bool> g_stop_requested{false};
 
 /// Writes log.json, best.json, trials.csv (and, at the end, best.ckpt) from the study's trials.
 void write_outputs(search::Study& study, const std::string& out_dir, const SearchRunOptions& o,
@@ -172,6 +174,7 @@ void write_outputs(search::Study& study, const std::string& out_dir, const Searc
 }  // namespace
 
 void request_search_stop() {
+  g_stop_requested = true;
   if (search::Study* s = g_running_study.load()) s->stop();
 }
 
@@ -289,13 +292,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
                     : runtime::build_module(g, seed, device);
     calibrate_from_loaded(m, g);
     if (sw.name == "basic_train") {
-      train::TrainOptions t;
-      t.optimizer = sw.optimizer.empty() ? run.training_optimizer : sw.optimizer;
-      t.learning_rate = sw.learning_rate > 0 ? sw.learning_rate : run.learning_rate;
-      t.weight_decay = run.weight_decay;
-      t.scheduler = run.scheduler;
-      t.max_epochs = sw.max_epochs;
-      t.max_steps = sw.max_steps;
+      train::TrainOptions t = train_options(run, &sw);
       t.progress = false;
       t.blas_pool = cfg.setup.n_jobs <= 1 && !o.worker;  // one training on the machine
       bool pruned = false;
@@ -390,6 +387,13 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   }
 
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  outcome.n_complete = study.n_complete();
+  outcome.n_trials = n_total;
+  if (study.sampler().name() == "grid") {
+    outcome.grid_points = 1;
+    for (const auto& [name, choices] : space->parameters()) outcome.grid_points *= static_cast<int64_t>(choices.size());
+  }
+  outcome.interrupted = g_stop_requested && (n_total == 0 || outcome.n_complete < n_total);
   if (o.worker) return outcome;
   write_outputs(study, outcome.out_dir, o, /*final=*/true, &outcome);
   return outcome;

@@ -39,6 +39,10 @@ struct SearchOutcome {
   std::string best_ckpt;                            ///< checkpoint of the first best trial
   std::string table;                                ///< MASE's "Best trial(s)" table
   double seconds = 0;
+  int64_t n_complete = 0;    ///< COMPLETE trials in the study
+  int64_t n_trials = 0;      ///< the study's target (0: none, a timeout only)
+  int64_t grid_points = -1;  ///< a grid's number of points (-1: not a grid)
+  bool interrupted = false;  ///< request_search_stop() ended it before its target
 };
 
 /// Runs the whole search: data, base graph, space, study, trials, outputs (log.json, best.json,

@@ -15,6 +15,10 @@ struct RunConfig {
 #include "chop/support/run_config.def"
 #undef CHOP_RUN_KEY
 
+  /// The keys the user gave as flags: they beat every TOML table, a search runner's included.
+  std::set<std::string> explicit_keys;
+  bool is_explicit(const std::string& key) const { return explicit_keys.count(key) > 0; }
+
   /// <project_dir>/<project>/software
   std::string software_dir() const;
 };

@@ -1,0 +1,42 @@
+# The command line keeps its word (issue 11, first part): run flags reach the search's runner,
+# an exhausted grid says so, a search stopped by SIGINT / SIGTERM says how far it got, keeps its
+# outputs whole and exits 130 / 143.
+CONFIGS="$(dirname "$CASE")/../../configs"
+ok "$CHOP" data synth jsc --out jsc.h5 --rows 6000 --seed 0
+
+# basic_train says max_epochs = 2; --max-epochs 1 beats it (a flag beats every table).
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --project e2
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --max-epochs 1 --project e1
+python3 <<'PY' && pass || fail "--max-epochs did not reach basic_train"
+import json
+for project, epochs in (("e2", 2), ("e1", 1)):
+    log = json.load(open(f"mase_output/{project}/software/search_ckpts/log.json"))
+    assert len(log) == 5 and all(len(t["intermediate_values"]) == epochs for t in log), (project, log[0])
+PY
+
+# Brute force: 18 points, n_trials = 20: all evaluated, and the search says it is complete.
+ok "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --max-epochs 1 --project lab3
+ok "$CHOP" search --config "$CONFIGS/lab3_quantize_bruteforce_synth.toml" --data-path jsc.h5 \
+  --load mase_output/lab3/software/training_ckpts/best.ckpt --project bf
+has "the grid's 18 points are all evaluated (n_trials = 20): the search is complete"
+
+# Stopped by a signal mid-search: one line saying how far, exit 128 + signal, outputs whole.
+sed 's/n_trials = 20/n_trials = 2000/' "$CONFIGS/lab4_channel_tpe_synth.toml" > long.toml
+for sig in INT TERM; do
+  timeout --preserve-status -s $sig 3 "$CHOP" search --config long.toml --data-path jsc.h5 --project sig$sig \
+    >stdout.txt 2>stderr.txt
+  rc=$?
+  want=$([ $sig = INT ] && echo 130 || echo 143)
+  [ $rc -eq "$want" ] && pass || fail "SIG$sig: exit $rc, expected $want: $(tail -2 stderr.txt)"
+  grep -q "search: stopped after [0-9]* of 2000 trials; continue with --resume" stderr.txt && pass ||
+    fail "SIG$sig: no 'stopped after N of 2000 trials' line: $(tail -2 stderr.txt)"
+  python3 - "sig$sig" <<'PY' && pass || fail "SIG$sig: outputs incomplete"
+import csv, json, sys
+d = f"mase_output/{sys.argv[1]}/software/search_ckpts"
+log = json.load(open(f"{d}/log.json"))
+assert 0 < len(log) < 2000
+json.load(open(f"{d}/best.json"))
+rows = list(csv.reader(open(f"{d}/trials.csv")))
+assert len(rows) == len(log) + 1
+PY
+done
