@@ -40,3 +40,24 @@ rows = list(csv.reader(open(f"{d}/trials.csv")))
 assert len(rows) == len(log) + 1
 PY
 done
+
+# MASE's two software runners, in file order: basic_train, then basic_evaluation on the test
+# split; the trial's accuracy is the evaluation's (later runner wins), as `chop test` measures it.
+python3 - "$CONFIGS/lab4_channel_grid_synth.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+text = text.replace("[search.strategy.hw_runner", "[search.strategy.sw_runner.basic_evaluation]\ndata_loader = \"test_dataloader\"\n\n[search.strategy.hw_runner", 1)
+text = re.sub(r"n_trials = \d+", "n_trials = 2", text)
+open("two_runners.toml", "w").write(text)
+PY
+ok "$CHOP" search --config two_runners.toml --data-path jsc.h5 --project two
+has "Best trial(s):"
+ok "$CHOP" test jsc-three-linear-relu jsc --data-path jsc.h5 --load mase_output/two/software/search_ckpts/best.ckpt --project two
+python3 - "$OUT" <<'PY' && pass || fail "basic_evaluation's test accuracy is not the trial's"
+import json, re, sys
+test_acc = float(re.search(r"\| accuracy\s+\|\s+([0-9.]+)", sys.argv[1]).group(1))
+best = json.load(open("mase_output/two/software/search_ckpts/best.json"))[0]
+assert abs(best["software_metrics"]["accuracy"] - test_acc) < 6e-5, (best["software_metrics"], test_acc)
+resolved = json.load(open("mase_output/two/software/search_ckpts/resolved_config.json"))
+assert "basic_evaluation" in json.dumps(resolved["search"]), resolved["search"]
+PY

@@ -90,9 +90,6 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   if (strategy.contains("sw_runner"))
     for (const auto& [name, table] : strategy["sw_runner"].items()) c.sw_runners.push_back(read_sw_runner(name, table));
   if (c.sw_runners.empty()) c.sw_runners.push_back(SoftwareRunner{});
-  CHOP_CHECK(c.sw_runners.size() == 1, ConfigError,
-             "[search.strategy.sw_runner] takes one runner (basic_evaluation or basic_train), but got {}",
-             c.sw_runners.size());
   if (strategy.contains("hw_runner"))
     for (const auto& [name, table] : strategy["hw_runner"].items()) {
       CHOP_CHECK(contains(hardware_metric_names(), name), ConfigError, "[search.strategy.hw_runner]: {}",

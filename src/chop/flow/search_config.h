@@ -57,6 +57,8 @@ struct SearchConfig {
   nlohmann::ordered_json space_seed = nlohmann::ordered_json::object();
   std::string strategy = "optuna";
   bool eval_mode = true;  ///< MASE's key: false evaluates in training mode (batch statistics, dropout)
+  /// Run in file order, as MASE does (basic_train, then basic_evaluation, ...); each one's
+  /// metrics are merged into the trial's, a later runner's value winning on a clash.
   std::vector<SoftwareRunner> sw_runners;
   std::vector<HardwareRunner> hw_runners;
   SearchSetup setup;

@@ -282,7 +282,6 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     m->calibrate(it->second);
   };
 
-  const SoftwareRunner& sw = cfg.sw_runners.front();
   auto objective = [&](search::Trial& trial) -> std::vector<double> {
     Json tables = space->sample(trial);
     trial.set_user_attr("config", nlohmann::json::parse(tables.dump()));
@@ -291,24 +290,28 @@ SearchOutcome run_search(const SearchRunOptions& o) {
     auto m = loaded ? runtime::rebuild_module(g, **loaded, seed, /*inherit_resized=*/true)
                     : runtime::build_module(g, seed, device);
     calibrate_from_loaded(m, g);
-    if (sw.name == "basic_train") {
-      train::TrainOptions t = train_options(run, &sw);
-      t.progress = false;
-      t.blas_pool = cfg.setup.n_jobs <= 1 && !o.worker;  // one training on the machine
-      bool pruned = false;
-      train::train(m, dm, t, [&](const train::EpochRecord& r) {
-        if (r.val.n_samples == 0) return true;
-        trial.report(r.epoch, software_metric(r.val, cfg.setup.pruning_metric));
-        pruned = trial.should_prune();
-        return !pruned;
-      });
-      if (pruned) throw search::TrialPruned();
-    }
-    auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples, cfg.eval_mode);
     nlohmann::json sw_j = nlohmann::json::object(), hw_j = nlohmann::json::object(),
                    scaled_j = nlohmann::json::object();
-    const auto all = metrics.to_json(/*with_confusion=*/false);
-    for (const auto& name : sw_metrics) sw_j[name] = all.at(name).get<double>();
+    // Software runners in config order (MASE's): basic_train trains, then scores its split;
+    // basic_evaluation scores. Metrics merge, a later runner's value winning on a clash.
+    for (const SoftwareRunner& sw : cfg.sw_runners) {
+      if (sw.name == "basic_train") {
+        train::TrainOptions t = train_options(run, &sw);
+        t.progress = false;
+        t.blas_pool = cfg.setup.n_jobs <= 1 && !o.worker;  // one training on the machine
+        bool pruned = false;
+        train::train(m, dm, t, [&](const train::EpochRecord& r) {
+          if (r.val.n_samples == 0) return true;
+          trial.report(r.epoch, software_metric(r.val, cfg.setup.pruning_metric));
+          pruned = trial.should_prune();
+          return !pruned;
+        });
+        if (pruned) throw search::TrialPruned();
+      }
+      auto metrics = train::evaluate(m, dm, split_of(sw.data_loader), sw.num_samples, cfg.eval_mode);
+      const auto all = metrics.to_json(/*with_confusion=*/false);
+      for (const auto& name : sw_metrics) sw_j[name] = all.at(name).get<double>();
+    }
     for (const auto& [k, v] : hardware_metrics(g, cfg.hw_runners, &m)) hw_j[k] = v;
     std::vector<double> values;
     double sum = 0;
