@@ -61,3 +61,19 @@ assert abs(best["software_metrics"]["accuracy"] - test_acc) < 6e-5, (best["softw
 resolved = json.load(open("mase_output/two/software/search_ckpts/resolved_config.json"))
 assert "basic_evaluation" in json.dumps(resolved["search"]), resolved["search"]
 PY
+
+# A checkpoint of another model than the one named: one line, no evaluation.
+fails "holds model 'jsc-tiny', not 'jsc-toy'" "$CHOP" test jsc-toy jsc --data-path jsc.h5 \
+  --load mase_output/lab3/software/training_ckpts/best.ckpt
+
+# --resume with another search space than the stored study's: refused, the first run's files kept.
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --project mix
+cp mase_output/mix/software/search_ckpts/resolved_config.json first_resolved.json
+fails "searches parameters channel_multiplier, this config seq_blocks_2/config/channel_multiplier" \
+  "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project mix --resume
+cmp -s first_resolved.json mase_output/mix/software/search_ckpts/resolved_config.json && pass ||
+  fail "a refused resume overwrote resolved_config.json"
+sed 's/channel_multipliers = \[1, 2, 3, 4, 5\]/channel_multipliers = [1, 2]/' "$CONFIGS/lab4_channel_grid_synth.toml" > fewer.toml
+fails "parameter 'channel_multiplier' has choices [1,2,3,4,5], this config [1,2]" \
+  "$CHOP" search --config fewer.toml --data-path jsc.h5 --project mix --resume
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --project mix --resume

@@ -54,6 +54,10 @@ runtime::GraphModule run_module(const std::string& model, const std::string& loa
   if (load.empty()) return runtime::build_module(run_graph(model, dataset, config_toml), seed, device);
   auto m = runtime::load_checkpoint(load, device);
   check_fits(m->graph(), dataset, "checkpoint '" + load + "'");
+  const bool custom = config_toml.contains("model") && config_toml["model"].is_object();
+  CHOP_CHECK(custom || model.empty() || m->graph().model_name() == model, ConfigError,
+             "checkpoint '{}' holds model '{}', not '{}': name {} (or the checkpoint of a {})", load,
+             m->graph().model_name(), model, m->graph().model_name(), model);
   return m;
 }
 

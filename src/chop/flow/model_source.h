@@ -20,8 +20,8 @@ data::DataOptions data_options(const RunConfig& c);
 ir::Graph run_graph(const std::string& model, const data::DatasetInfo& dataset,
                     const nlohmann::ordered_json& config_toml);
 
-/// The module for a run: loaded from `load` when given (its graph must fit the data set),
-/// otherwise run_graph() initialized from seed. On device.
+/// The module for a run: loaded from `load` when given (its graph must fit the data set and be
+/// of the model named, when one is), otherwise run_graph() initialized from seed. On device.
 runtime::GraphModule run_module(const std::string& model, const std::string& load,
                                 const data::DatasetInfo& dataset,
                                 const nlohmann::ordered_json& config_toml, uint64_t seed,

@@ -171,6 +171,43 @@ void write_outputs(search::Study& study, const std::string& out_dir, const Searc
 }
 
 
+/// What a study searches (parameters and their choices, objectives and their directions),
+/// stored with it; a resumed or shared study must search the same, else SearchError naming
+/// the difference (one space and one trials.csv per study).
+void check_same_search(search::Study& study, const SearchSpace& space, const SearchConfig& cfg,
+                       const std::string& storage_url) {
+  nlohmann::json params = nlohmann::json::object(), objectives = nlohmann::json::array();
+  for (const auto& [name, choices] : space.parameters()) params[name] = choices;
+  if (cfg.setup.sum_scaled_metrics) objectives.push_back("sum of scaled metrics (" + cfg.setup.direction + ")");
+  for (const auto& m : cfg.metrics) objectives.push_back(m.name + " (" + m.direction + ")");
+  const nlohmann::json mine = {{"parameters", params}, {"objectives", objectives}};
+  const char* key = "chop:search";
+  auto attrs = study.storage().get_study_user_attrs(study.study_id());
+  auto it = attrs.find(key);
+  if (it == attrs.end()) {
+    study.storage().set_study_user_attr(study.study_id(), key, mine);
+    return;
+  }
+  const nlohmann::json& stored = it->second;
+  auto names = [](const nlohmann::json& p) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : p.items()) out.push_back(k);
+    return join(out);
+  };
+  const std::string where = fmt::format("study '{}' (storage {})", study.name(), storage_url);
+  const std::string fix = "use another --project or --study-name, or the config it was run with";
+  if (stored["objectives"] != mine["objectives"])
+    throw SearchError(fmt::format("{} has objectives {}, this config {}: {}", where,
+                                  stored["objectives"].dump(), mine["objectives"].dump(), fix));
+  if (names(stored["parameters"]) != names(mine["parameters"]))
+    throw SearchError(fmt::format("{} searches parameters {}, this config {}: {}", where,
+                                  names(stored["parameters"]), names(mine["parameters"]), fix));
+  for (const auto& [name, choices] : mine["parameters"].items())
+    if (stored["parameters"][name] != choices)
+      throw SearchError(fmt::format("{}: parameter '{}' has choices {}, this config {}: {}", where, name,
+                                    stored["parameters"][name].dump(), choices.dump(), fix));
+}
+
 }  // namespace
 
 void request_search_stop() {
@@ -219,7 +256,6 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   auto space = make_search_space(cfg, base);  // checks every choice: nothing is written before
   Json resolved = to_json(run);
   resolved["search"] = cfg.to_json();
-  write_file_atomically(outcome.out_dir + "/resolved_config.json", resolved.dump(2) + "\n");
 
   // Objectives: one per metric, or their sum honouring each metric's own direction.
   std::vector<search::StudyDirection> directions;
@@ -260,6 +296,8 @@ SearchOutcome run_search(const SearchRunOptions& o) {
                                   "another --project / --study-name", e.what(), storage_url));
   }
   search::Study& study = *study_ptr;
+  check_same_search(study, *space, cfg, storage_url);
+  write_file_atomically(outcome.out_dir + "/resolved_config.json", resolved.dump(2) + "\n");
   study.storage().set_study_user_attr(study.study_id(), "resolved_config",
                                       nlohmann::json::parse(resolved.dump()));
 
