@@ -77,3 +77,15 @@ sed 's/channel_multipliers = \[1, 2, 3, 4, 5\]/channel_multipliers = [1, 2]/' "$
 fails "parameter 'channel_multiplier' has choices [1,2,3,4,5], this config [1,2]" \
   "$CHOP" search --config fewer.toml --data-path jsc.h5 --project mix --resume
 ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --project mix --resume
+
+# Bad runner tables fail before any trial, with one line, nothing written.
+sed 's/\[search.strategy.hw_runner.params\]/[search.strategy.hw_runner.average_bitwidth]\ncompare_too = 32\n\n[search.strategy.hw_runner.params]/' \
+  "$CONFIGS/lab4_channel_grid_synth.toml" > badhw.toml
+fails "compare_too" "$CHOP" search --config badhw.toml --data-path jsc.h5 --project badhw
+sed 's/\[search.strategy.hw_runner.params\]/[search.strategy.hw_runner.wattage]\n\n[search.strategy.hw_runner.params]/' \
+  "$CONFIGS/lab4_channel_grid_synth.toml" > unknownhw.toml
+fails "unknown hardware runner 'wattage'" "$CHOP" search --config unknownhw.toml --data-path jsc.h5 --project badhw
+sed 's/accuracy.direction = "maximize"/accuracy.direction = "maximize"\nbops.direction = "minimize"/' \
+  "$CONFIGS/lab4_channel_grid_synth.toml" > nobops.toml
+fails "no runner produces metric 'bops'" "$CHOP" search --config nobops.toml --data-path jsc.h5 --project badhw
+[ ! -e mase_output/badhw ] && pass || fail "a refused config wrote mase_output/badhw"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "chop/flow/transforms.h"
 #include "chop/search/pruners/pruner.h"
 #include "chop/search/samplers/sampler.h"
 #include "chop/support/error.h"
@@ -95,6 +96,7 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
       CHOP_CHECK(contains(hardware_metric_names(), name), ConfigError, "[search.strategy.hw_runner]: {}",
                  unknown_name_message("hardware runner", name, hardware_metric_names()));
       c.hw_runners.push_back({name, table});
+      read_hardware_options(c.hw_runners.back());  // a bad option fails now, not after a trial
     }
 
   OptionReader su(setup, "[search.strategy.setup]");

@@ -17,12 +17,20 @@ ir::Graph apply_transforms(const ir::Graph& g, const nlohmann::ordered_json& tab
   return out;
 }
 
+HardwareOptions read_hardware_options(const HardwareRunner& r) {
+  OptionReader reader(r.options, "[search.strategy.hw_runner." + r.name + "]");
+  HardwareOptions o;
+  if (r.name == "average_bitwidth" || r.name == "memory_density") o.density = passes::MemoryDensityOptions::read(reader);
+  if (r.name == "latency") o.latency = passes::LatencyOptions::read(reader);
+  reader.finish();  // the other runners take no options
+  return o;
+}
+
 std::map<std::string, double> hardware_metrics(const ir::Graph& g,
                                                const std::vector<HardwareRunner>& runners,
                                                runtime::GraphModule* module) {
   std::map<std::string, double> out;
   for (const auto& r : runners) {
-    std::string owner = "[search.strategy.hw_runner." + r.name + "]";
     if (r.name == "params") {
       out["params"] = static_cast<double>(g.count_params());
     } else if (r.name == "flops" || r.name == "macs") {
@@ -33,18 +41,12 @@ std::map<std::string, double> hardware_metrics(const ir::Graph& g,
     } else if (r.name == "model_size") {
       out["model_size"] = passes::model_size_bytes(g);
     } else if (r.name == "average_bitwidth" || r.name == "memory_density") {
-      OptionReader reader(r.options, owner);
-      auto o = passes::MemoryDensityOptions::read(reader);
-      reader.finish();
       out["average_bitwidth"] = passes::average_bitwidth(g);
-      out["memory_density"] = passes::memory_density(g, o.compare_to);
+      out["memory_density"] = passes::memory_density(g, read_hardware_options(r).density.compare_to);
     } else if (r.name == "latency") {
-      OptionReader reader(r.options, owner);
-      auto o = passes::LatencyOptions::read(reader);
-      reader.finish();
       passes::PassContext ctx;
       if (module) ctx.module = module->ptr();
-      out["latency"] = passes::measure_latency(g, ctx, o).median_ms;
+      out["latency"] = passes::measure_latency(g, ctx, read_hardware_options(r).latency).median_ms;
     } else {
       CHOP_ASSERT(false, "hardware runner {} passed validation but has no implementation", r.name);
     }

@@ -62,8 +62,14 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
         layer.momentum = n.attrs.momentum, layer.eps = n.attrs.eps;
         break;
       }
-      default:
-        return nullptr;
+      case ir::OpKind::Input:  // handled above
+      case ir::OpKind::Conv2d:
+      case ir::OpKind::BatchNorm2d:
+      case ir::OpKind::MaxPool2d:
+      case ir::OpKind::AvgPool2d:
+      case ir::OpKind::AdaptiveAvgPool2d:
+      case ir::OpKind::Add:
+        return nullptr;  // not a 2-D chain: autograd
     }
     if ((layer.weight.defined() || (layer.q && layer.q->data_in.learned())) && !seen_param) {
       step->first_param_ = step->layers_.size();
