@@ -23,8 +23,15 @@ has "the grid's 18 points are all evaluated (n_trials = 20): the search is compl
 # Stopped by a signal mid-search: one line saying how far, exit 128 + signal, outputs whole.
 sed 's/n_trials = 20/n_trials = 2000/' "$CONFIGS/lab4_channel_tpe_synth.toml" > long.toml
 for sig in INT TERM; do
-  timeout --preserve-status -s $sig 3 "$CHOP" search --config long.toml --data-path jsc.h5 --project sig$sig \
-    >stdout.txt 2>stderr.txt
+  "$CHOP" search --config long.toml --data-path jsc.h5 --project sig$sig >stdout.txt 2>stderr.txt &
+  pid=$!
+  # The signal goes once a trial has finished (its checkpoint is there), at most 60 s from now.
+  for _ in $(seq 600); do
+    ls mase_output/sig$sig/software/search_ckpts/trials/*.ckpt >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  kill -s $sig $pid
+  wait $pid
   rc=$?
   want=$([ $sig = INT ] && echo 130 || echo 143)
   [ $rc -eq "$want" ] && pass || fail "SIG$sig: exit $rc, expected $want: $(tail -2 stderr.txt)"
