@@ -430,10 +430,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   outcome.n_complete = study.n_complete();
   outcome.n_trials = n_total;
-  if (study.sampler().name() == "grid") {
-    outcome.grid_points = 1;
-    for (const auto& [name, choices] : space->parameters()) outcome.grid_points *= static_cast<int64_t>(choices.size());
-  }
+  if (auto* grid = dynamic_cast<search::GridSampler*>(&study.sampler())) outcome.grid_points = grid->grid_size();
   outcome.interrupted = g_stop_requested && (n_total == 0 || outcome.n_complete < n_total);
   if (o.worker) return outcome;
   write_outputs(study, outcome.out_dir, o, /*final=*/true, &outcome);

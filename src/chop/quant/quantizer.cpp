@@ -1,4 +1,4 @@
-// Tensor quantizers with straight-through gradients, so quantized models train (QAT).
+// Elementwise tensor versions of the number formats (no gradient trick: TensorQuantizer adds it).
 #include "chop/quant/quantizer.h"
 
 #include <cmath>
@@ -25,19 +25,6 @@ torch::Tensor minifloat_quantize(const torch::Tensor& x, int64_t width, int64_t 
   auto scale = torch::exp2(e - static_cast<double>(m));
   auto q = (torch::round(a / scale) * scale).clamp_max(minifloat_max(width, exponent_width, exponent_bias));
   return torch::sign(x) * q;
-}
-
-torch::Tensor quantize(const torch::Tensor& x, const ir::Precision& p, bool is_signed) {
-  if (p.is_float32()) return x;
-  torch::Tensor q;
-  if (p.type == "integer") {
-    q = integer_quantize(x.detach(), p.widths[0], p.widths[1], is_signed);
-  } else {
-    CHOP_ASSERT(p.type == "minifloat" && p.widths.size() == 3, "unchecked precision {}", p.to_string());
-    q = minifloat_quantize(x.detach(), p.widths[0], p.widths[1], p.widths[2]);
-  }
-  if (!x.requires_grad()) return q;
-  return x + (q - x.detach());
 }
 
 }  // namespace chop::quant

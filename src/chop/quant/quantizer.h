@@ -1,9 +1,7 @@
-// Tensor quantizers with straight-through gradients, so quantized models train (QAT).
+// Elementwise tensor versions of the number formats (no gradient trick: TensorQuantizer adds it).
 #pragma once
 
 #include <torch/torch.h>
-
-#include "chop/ir/node.h"
 
 namespace chop::quant {
 
@@ -14,10 +12,5 @@ torch::Tensor integer_quantize(const torch::Tensor& x, int64_t width, int64_t fr
 /// minifloat_value() elementwise.
 torch::Tensor minifloat_quantize(const torch::Tensor& x, int64_t width, int64_t exponent_width,
                                  int64_t exponent_bias);
-
-/// x in precision p (checked with check_precision beforehand): forward gives the quantized
-/// value, backward the identity (straight-through estimator, x + (q(x) - x).detach()).
-/// float[32] returns x itself. is_signed = false selects the unsigned integer range.
-torch::Tensor quantize(const torch::Tensor& x, const ir::Precision& p, bool is_signed = true);
 
 }  // namespace chop::quant

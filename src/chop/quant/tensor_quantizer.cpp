@@ -62,6 +62,13 @@ struct LsqFunction : public torch::autograd::Function<LsqFunction> {
   }
 };
 
+// The dimensions after the first (output channel), over which per-channel statistics reduce.
+std::vector<int64_t> trailing_dims(int64_t dim) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 1; d < dim; ++d) dims.push_back(d);
+  return dims;
+}
+
 std::vector<int64_t> channel_shape(const std::vector<int64_t>& weight_shape) {
   std::vector<int64_t> s(weight_shape.size(), 1);
   s[0] = weight_shape[0];
@@ -131,13 +138,20 @@ torch::Tensor TensorQuantizer::stats_scale(const torch::Tensor& range) const {
 }
 
 torch::Tensor TensorQuantizer::weight_range(const torch::Tensor& w) const {
-  if (precision_.scaling.per_channel && role_ == TensorRole::Weight && w.dim() > 1) {
-    std::vector<int64_t> dims;
-    for (int64_t d = 1; d < w.dim(); ++d) dims.push_back(d);
-    return w.abs().amax(dims, /*keepdim=*/true);
-  }
+  if (precision_.scaling.per_channel && role_ == TensorRole::Weight && w.dim() > 1)
+    return w.abs().amax(trailing_dims(w.dim()), /*keepdim=*/true);
   auto [lo, hi] = torch::aminmax(w);
   return torch::maximum(lo.abs(), hi.abs()).reshape({1});
+}
+
+torch::Tensor TensorQuantizer::batch_range(const torch::Tensor& x) const {
+  if (precision_.scaling.range >= 1) {
+    auto [lo, hi] = torch::aminmax(x);
+    return (is_signed_ ? torch::maximum(lo.abs(), hi.abs()) : hi.clamp_min(0)).reshape({1});
+  }
+  auto flat = (is_signed_ ? x.abs() : x.clamp_min(0)).flatten();
+  const int64_t stride = std::max<int64_t>(1, flat.numel() / kRangeSample);
+  return torch::quantile(flat.slice(0, 0, flat.numel(), stride), precision_.scaling.range).reshape({1});
 }
 
 torch::Tensor TensorQuantizer::effective_step() const {
@@ -169,14 +183,8 @@ torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training, t
     } else {
       float* r = state_.data_ptr<float>();
       if (training) {
-        double q = precision_.scaling.range, batch;
-        if (q >= 1) {
-          batch = fused_range(px, n, is_signed_);
-        } else {
-          auto flat = (is_signed_ ? x.abs() : x.clamp_min(0)).flatten();
-          int64_t stride = std::max<int64_t>(1, flat.numel() / kRangeSample);
-          batch = torch::quantile(flat.slice(0, 0, flat.numel(), stride), q).item<double>();
-        }
+        const double batch = precision_.scaling.range >= 1 ? fused_range(px, n, is_signed_)
+                                                           : batch_range(x).item<double>();
         // An uncalibrated range (0) takes the batch's; afterwards a running average.
         r[0] = static_cast<float>(r[0] > 0 ? r[0] * kMomentum + batch * (1 - kMomentum) : batch);
       }
@@ -204,23 +212,9 @@ torch::Tensor TensorQuantizer::quantize(const torch::Tensor& x, bool training, t
   }
   if (role_ != TensorRole::Input) return fake_quantize(x, stats_scale(weight_range(x)), qn_, qp_);
   if (training) {
-    torch::Tensor batch_range;
-    double q = precision_.scaling.range;
-    if (q >= 1) {
-      auto [lo, hi] = torch::aminmax(x);
-      batch_range = (is_signed_ ? torch::maximum(lo.abs(), hi.abs()) : hi.clamp_min(0)).reshape({1});
-    } else {
-      auto flat = (is_signed_ ? x.abs() : x.clamp_min(0)).flatten();
-      int64_t step = std::max<int64_t>(1, flat.numel() / kRangeSample);
-      batch_range = torch::quantile(flat.slice(0, 0, flat.numel(), step), q).reshape({1});
-    }
     // An uncalibrated range (0) takes the batch's; afterwards a running average.
-    if (state_.is_cpu()) {
-      const double r = state_.item<double>(), b = batch_range.item<double>();
-      state_.fill_(r > 0 ? r * kMomentum + b * (1 - kMomentum) : b);
-    } else {
-      state_.copy_(torch::where(state_ > 0, state_ * kMomentum + batch_range * (1 - kMomentum), batch_range));
-    }
+    const auto b = batch_range(x);
+    state_.copy_(torch::where(state_ > 0, state_ * kMomentum + b * (1 - kMomentum), b));
   }
   return fake_quantize(x, stats_scale(state_), qn_, qp_);
 }
@@ -250,14 +244,8 @@ torch::Tensor TensorQuantizer::lsq_backward_(torch::Tensor& grad, const torch::T
   auto c = v.clamp(qn, qp);
   // d q / d s: round(v) - v inside the range, the bound (qn or qp) outside it.
   auto prod = grad * torch::round(c).sub_(c * inside);
-  torch::Tensor grad_s;
-  if (s.numel() == 1) {
-    grad_s = prod.sum().reshape(s.sizes());
-  } else {
-    std::vector<int64_t> dims;
-    for (int64_t d = 1; d < prod.dim(); ++d) dims.push_back(d);
-    grad_s = prod.sum(dims, /*keepdim=*/true);
-  }
+  torch::Tensor grad_s = s.numel() == 1 ? prod.sum().reshape(s.sizes())
+                                        : prod.sum(trailing_dims(prod.dim()), /*keepdim=*/true);
   grad.mul_(inside);
   return grad_s.mul_(grad_scale);
 }
@@ -286,14 +274,7 @@ void TensorQuantizer::calibrate_weight(const torch::Tensor& weight) {
   if (kind_ != Kind::Learned || role_ == TensorRole::Input) return;
   torch::NoGradGuard no_grad;
   auto w = weight.detach().abs();
-  torch::Tensor mean;
-  if (state_.numel() > 1) {
-    std::vector<int64_t> dims;
-    for (int64_t d = 1; d < w.dim(); ++d) dims.push_back(d);
-    mean = w.mean(dims, /*keepdim=*/true);
-  } else {
-    mean = w.mean().reshape({1});
-  }
+  torch::Tensor mean = state_.numel() > 1 ? w.mean(trailing_dims(w.dim()), /*keepdim=*/true) : w.mean().reshape({1});
   state_.copy_((2 * mean / std::sqrt(qp_)).clamp_min(kMinStep).reshape(state_.sizes()));
 }
 

@@ -75,6 +75,9 @@ class TensorQuantizer {
   enum class Kind { None, Fixed, Stats, Learned };
   torch::Tensor stats_scale(const torch::Tensor& range) const;
   torch::Tensor weight_range(const torch::Tensor& w) const;
+  /// An input batch's range ([1]): max |x| (max(x, 0) unsigned), or the range quantile of a
+  /// strided sample of it.
+  torch::Tensor batch_range(const torch::Tensor& x) const;
   torch::Tensor effective_step() const;  ///< learned: s (>= 1e-8), a power of two if asked
   double step_of_range(double r) const;  ///< stats: the step covering range r
   double learned_step(double s) const;   ///< learned: the step the forward pass uses for s

@@ -11,7 +11,6 @@
 #include <tuple>
 
 #include "chop/quant/format.h"
-#include "chop/quant/quantizer.h"
 #include "chop/support/error.h"
 
 namespace chop::runtime {
@@ -234,6 +233,16 @@ InputObservations GraphModuleImpl::observe_inputs(const std::vector<torch::Tenso
   return out;
 }
 
+namespace {
+// A Linear's or Conv2d's weight (or bias) tensor; nullptr for other ops.
+template <typename Step>
+const torch::Tensor* layer_tensor(const Step& s, bool weight) {
+  if (s.linear) return weight ? &s.linear->weight : &s.linear->bias;
+  if (s.conv) return weight ? &s.conv->weight : &s.conv->bias;
+  return nullptr;
+}
+}  // namespace
+
 void GraphModuleImpl::calibrate(const InputObservations& observations) {
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& s = steps_[i];
@@ -244,7 +253,7 @@ void GraphModuleImpl::calibrate(const InputObservations& observations) {
                  "node '{}': no calibration data for its input quantizer", graph_.nodes()[i].name);
       s.q.data_in.calibrate_input(it->second);
     }
-    const torch::Tensor* w = s.linear ? &s.linear->weight : s.conv ? &s.conv->weight : nullptr;
+    const torch::Tensor* w = layer_tensor(s, /*weight=*/true);
     if (w && s.q.weight.needs_calibration()) s.q.weight.calibrate_weight(*w);
   }
 }
@@ -254,8 +263,8 @@ nlohmann::ordered_json GraphModuleImpl::quantization_scales() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& s = steps_[i];
     if (!s.quantized) continue;
-    const torch::Tensor* w = s.linear ? &s.linear->weight : s.conv ? &s.conv->weight : nullptr;
-    const torch::Tensor* b = s.linear ? &s.linear->bias : s.conv ? &s.conv->bias : nullptr;
+    const torch::Tensor* w = layer_tensor(s, /*weight=*/true);
+    const torch::Tensor* b = layer_tensor(s, /*weight=*/false);
     for (auto [name, q, x] : {std::tuple<const char*, quant::TensorQuantizer*, const torch::Tensor*>{"data_in", &s.q.data_in, nullptr},
                               {"weight", &s.q.weight, w}, {"bias", &s.q.bias, b}}) {
       if (!q->active() || q->precision().type != "integer") continue;

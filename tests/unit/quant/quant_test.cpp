@@ -5,6 +5,7 @@
 #include "chop/models/zoo.h"
 #include "chop/quant/format.h"
 #include "chop/quant/quantizer.h"
+#include "chop/quant/tensor_quantizer.h"
 #include "chop/runtime/module.h"
 #include "chop/support/error.h"
 
@@ -62,12 +63,14 @@ TEST(Precision, ChecksAndBits) {
 
 TEST(Quantizer, StraightThroughGradient) {
   auto x = torch::linspace(-3, 3, 13).requires_grad_(true);
-  auto y = quant::quantize(x, quant::integer_precision(4, 1));
+  quant::TensorQuantizer q(quant::integer_precision(4, 1), quant::TensorRole::Input, true);
+  auto y = q.forward(x, true);
   y.sum().backward();
   EXPECT_TRUE(torch::equal(x.grad(), torch::ones_like(x)));
   EXPECT_TRUE(torch::equal(y.detach(), quant::integer_quantize(x.detach(), 4, 1)));
   auto f = torch::randn({3});
-  EXPECT_TRUE(quant::quantize(f, {}).is_same(f));  // float32: no op
+  quant::TensorQuantizer none(ir::Precision{}, quant::TensorRole::Input, true);
+  EXPECT_TRUE(none.forward(f, true).is_same(f));  // float32: no op
 }
 
 namespace {
