@@ -14,6 +14,25 @@ for project, epochs in (("e2", 2), ("e1", 1)):
     assert len(log) == 5 and all(len(t["intermediate_values"]) == epochs for t in log), (project, log[0])
 PY
 
+# Behaviour unchanged by the refactors of issue 11: the lab 4 grid (above) and TPE configs give
+# the trials, parameters, values and metrics chop gave before them (fixture recorded with commit
+# bdb0670, same commands; lab 3's is checked in quantize.sh).
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project tpe4
+python3 - "$(dirname "$CASE")/fixtures/lab4_trials.json" <<'PY' && pass || fail "lab 4 trials changed"
+import json, math, sys
+want = json.load(open(sys.argv[1]))
+for project, config in (("e2", "lab4_channel_grid_synth"), ("tpe4", "lab4_channel_tpe_synth")):
+    got = [[t["number"], t["params"], t["values"], t.get("software_metrics"), t.get("hardware_metrics")]
+           for t in json.load(open(f"mase_output/{project}/software/search_ckpts/log.json"))]
+    assert len(got) == len(want[config]), (config, len(got))
+    for g, w in zip(got, want[config]):
+        assert g[:2] == w[:2], (config, g[:2], w[:2])
+        assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(g[2], w[2])), (config, g, w)
+        for k in (3, 4):
+            assert g[k].keys() == w[k].keys(), (config, k, g[k], w[k])
+            assert all(math.isclose(g[k][m], w[k][m], rel_tol=1e-6, abs_tol=1e-6) for m in g[k]), (config, g, w)
+PY
+
 # Brute force: 18 points, n_trials = 20: all evaluated, and the search says it is complete.
 ok "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --max-epochs 1 --project lab3
 ok "$CHOP" search --config "$CONFIGS/lab3_quantize_bruteforce_synth.toml" --data-path jsc.h5 \
