@@ -32,6 +32,13 @@ make_results() {
                          "metrics": {"accuracy": {"scale": 1.0, "direction": "maximize"},
                                      "bops": {"scale": 1e-06, "direction": "minimize"}}}}}
 JSON
+  cat > "$dir/study.json" <<'JSON'
+{"name": "report_case",
+ "objectives": [{"name": "accuracy", "direction": "maximize"}, {"name": "bops", "direction": "minimize"}],
+ "metrics": [{"name": "accuracy", "scale": 1.0, "direction": "maximize"},
+             {"name": "bops", "scale": 1e-06, "direction": "minimize"}],
+ "pruning_metric": "accuracy"}
+JSON
 }
 
 make_results results
@@ -53,7 +60,7 @@ ok "$CHOP" report proj --out proj.html
 fails "results directory 'nowhere' does not exist" "$CHOP" report nowhere
 mkdir -p empty
 fails "log.json' is missing" "$CHOP" report empty
-mkdir -p bad && cp results/resolved_config.json bad/ && echo '[{"number": 0,' > bad/log.json
+mkdir -p bad && cp results/resolved_config.json results/study.json bad/ && echo '[{"number": 0,' > bad/log.json
 fails "bad/log.json' is not valid JSON" "$CHOP" report bad
 
 # The browser, with name resolution off (the report must work offline): every chart renders

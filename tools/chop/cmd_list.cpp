@@ -4,6 +4,7 @@
 #include "chop/data/registry.h"
 #include "chop/models/zoo.h"
 #include "chop/passes/pass.h"
+#include "chop/results/metric_info.h"
 #include "chop/search/pruners/pruner.h"
 #include "chop/search/samplers/sampler.h"
 #include "chop/support/table.h"
@@ -12,9 +13,9 @@
 namespace chop::cli {
 
 void add_list_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("list", "List what chop knows: models, datasets, samplers, pruners, passes");
+  auto* cmd = app.add_subcommand("list", "List what chop knows: models, datasets, samplers, pruners, passes, metrics");
   auto what = std::make_shared<std::string>();
-  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models", "datasets", "samplers", "pruners", "passes"}));
+  cmd->add_option("what", *what, "What to list")->required()->check(CLI::IsMember({"models", "datasets", "samplers", "pruners", "passes", "metrics"}));
   cmd->callback([what] {
     if (*what == "models") {
       Table t({"model", "input", "classes", "description"});
@@ -51,6 +52,15 @@ void add_list_command(CLI::App& app) {
       for (const auto& p : passes::pass_registry())
         t.add_row({p.name, passes::pass_kind_name(p.kind), p.options_type, p.description});
       std::cout << t.render();
+    }
+    if (*what == "metrics") {
+      Table t({"metric", "kind", "unit", "better", "runner options", "description"});
+      for (const auto& m : results::metric_registry())
+        t.add_row({m.name, m.hardware ? "hardware" : "software", m.unit, m.higher_is_better ? "higher" : "lower",
+                   m.hardware ? m.options_type : "-", m.description});
+      std::cout << t.render()
+                << "software metrics come from every [search.strategy.sw_runner.<name>]; a hardware metric\n"
+                   "from its [search.strategy.hw_runner.<name>] table, which takes the keys of its options type\n";
     }
   });
 }

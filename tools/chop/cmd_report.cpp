@@ -2,12 +2,8 @@
 #include <iostream>
 #include <memory>
 
-#include <unistd.h>
-
-#include <filesystem>
-
-#include "chop/flow/search_run.h"
 #include "chop/report/html.h"
+#include "chop/results/study_results.h"
 #include "chop/support/error.h"
 #include "commands.h"
 
@@ -30,15 +26,14 @@ void add_report_command(CLI::App& app) {
   cmd->callback([a] {
     CHOP_CHECK(a->results_dir.empty() != a->storage.empty(), ConfigError,
                "chop report takes RESULTS_DIR or --storage URL --study-name NAME (one of them)");
-    std::string dir = a->results_dir;
+    std::string path;
     if (!a->storage.empty()) {
       CHOP_CHECK(!a->study_name.empty(), ConfigError, "--storage needs --study-name");
-      dir = (std::filesystem::temp_directory_path() / ("chop_report_" + std::to_string(::getpid()))).string();
-      flow::export_study(a->storage, a->study_name, dir);
-      if (a->out.empty()) a->out = a->study_name + "_report.html";
+      path = a->out.empty() ? a->study_name + "_report.html" : a->out;
+      report::write_report(results::load_study(a->storage, a->study_name), path);
+    } else {
+      path = report::write_report(a->results_dir, a->out);
     }
-    std::string path = report::write_report(dir, a->out);
-    if (!a->storage.empty()) std::filesystem::remove_all(dir);
     std::cout << "report: " << path << "\n";
   });
 }

@@ -113,14 +113,18 @@ void add_search_command(CLI::App& app) {
     }
     if (o.worker) o.progress = false;
     std::string report_path;
-    o.on_outputs = [&report_path](const std::string& dir) { report_path = report::write_report(dir); };
+    o.on_outputs = [&report_path](const results::StudyResults& r, const std::string& dir) {
+      report_path = dir + "/report.html";
+      report::write_report(r, report_path);
+    };
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     auto outcome = flow::run_search(o);
     if (o.worker) return;
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << "Best trial(s):\n" << outcome.table;
-    std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.trials.size(), wall, outcome.out_dir);
+    std::cout << "Best trial(s):\n" << results::best_trials_table(outcome.results);
+    std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.results.trials.size(), wall,
+                             outcome.out_dir);
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
     std::cout << "report: " << report_path << "\n";
     if (outcome.grid_points >= 0 && !outcome.interrupted && outcome.n_complete < outcome.n_trials &&

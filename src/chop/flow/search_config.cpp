@@ -3,7 +3,8 @@
 
 #include <algorithm>
 
-#include "chop/flow/transforms.h"
+#include "chop/passes/hardware_metrics.h"
+#include "chop/results/metric_info.h"
 #include "chop/search/pruners/pruner.h"
 #include "chop/search/samplers/sampler.h"
 #include "chop/support/error.h"
@@ -45,20 +46,6 @@ SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::ordered_j
 
 }  // namespace
 
-const std::vector<std::string>& software_metric_names() {
-  static const std::vector<std::string> names{
-      "loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
-      "recall_weighted", "f1_weighted"};
-  return names;
-}
-
-const std::vector<std::string>& hardware_metric_names() {
-  static const std::vector<std::string> names{
-      "params", "flops", "macs", "bops", "model_size", "average_bitwidth", "memory_density",
-      "latency"};
-  return names;
-}
-
 SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   SearchConfig c;
   CHOP_CHECK(search.is_object(), ConfigError, "[search] must be a table");
@@ -93,10 +80,16 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   if (c.sw_runners.empty()) c.sw_runners.push_back(SoftwareRunner{});
   if (strategy.contains("hw_runner"))
     for (const auto& [name, table] : strategy["hw_runner"].items()) {
-      CHOP_CHECK(contains(hardware_metric_names(), name), ConfigError, "[search.strategy.hw_runner]: {}",
-                 unknown_name_message("hardware runner", name, hardware_metric_names()));
-      c.hw_runners.push_back({name, table});
-      read_hardware_options(c.hw_runners.back());  // a bad option fails now, not after a trial
+      const passes::HardwareMetric* metric = nullptr;
+      try {
+        metric = &passes::hardware_metric(name);
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("[search.strategy.hw_runner]: {}", e.what()));
+      }
+      // A bad option fails now, not after the first trial has trained.
+      OptionReader reader(table, "[search.strategy.hw_runner." + name + "]");
+      c.hw_runners.push_back({name, table, metric->read(reader)});
+      reader.finish();
     }
 
   OptionReader su(setup, "[search.strategy.setup]");
@@ -125,11 +118,10 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   CHOP_CHECK(contains(pruners, s.pruner), ConfigError, "[search.strategy.setup]: {}",
              unknown_name_message("pruner", s.pruner, pruners));
 
-  std::vector<std::string> known = software_metric_names();
-  for (const auto& h : c.hw_runners) {
-    known.push_back(h.name);
-    if (h.name == "average_bitwidth") known.push_back("memory_density");
-  }
+  std::vector<std::string> known = results::metric_names(/*hardware=*/false);
+  for (const auto& h : c.hw_runners)
+    for (const auto& m : results::runner_metrics(h.name))
+      if (!contains(known, m)) known.push_back(m);
   if (metrics.is_object())
     for (const auto& [name, spec] : metrics.items()) {
       CHOP_CHECK(contains(known, name), ConfigError,
@@ -156,6 +148,13 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
       c.constraints[key.substr(4)] = limit.get<double>();
     }
   return c;
+}
+
+std::vector<results::Objective> SearchConfig::objectives() const {
+  if (setup.sum_scaled_metrics) return {{"sum_scaled_metrics", setup.direction == "maximize"}};
+  std::vector<results::Objective> out;
+  for (const auto& m : metrics) out.push_back({m.name, m.maximize()});
+  return out;
 }
 
 nlohmann::ordered_json SearchConfig::to_json() const {

@@ -3,18 +3,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <any>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "chop/results/study_results.h"
+
 namespace chop::flow {
 
 /// [search.strategy.metrics.<name>]: objective term scale * metric.
-struct MetricSpec {
-  std::string name;
-  double scale = 1.0;
-  std::string direction = "maximize";  ///< maximize | minimize
-};
+using results::MetricSpec;
 
 /// [search.strategy.setup]
 struct SearchSetup {
@@ -44,11 +43,11 @@ struct SoftwareRunner {
   std::string optimizer;     ///< empty: the run's training_optimizer
 };
 
-/// [search.strategy.hw_runner.<name>]: params, flops, bops, model_size, average_bitwidth,
-/// latency; options such as compare_to.
+/// [search.strategy.hw_runner.<name>]: a metric of passes/hardware_metrics.def and its options.
 struct HardwareRunner {
   std::string name;
-  nlohmann::json options = nlohmann::json::object();
+  nlohmann::json options = nlohmann::json::object();  ///< the table as written
+  std::any settings;  ///< the options read by the metric's options type (e.g. compare_to)
 };
 
 struct SearchConfig {
@@ -66,11 +65,10 @@ struct SearchConfig {
   std::map<std::string, double> constraints;  ///< [search.strategy.constraints] max_<metric> = limit
 
   nlohmann::ordered_json to_json() const;
+  /// What each value of a trial means, as the search decides it: one objective per metric, or
+  /// their sum ("sum_scaled_metrics", setup.direction) when sum_scaled_metrics is set.
+  std::vector<results::Objective> objectives() const;
 };
-
-/// Names of the software and hardware metrics runners can produce.
-const std::vector<std::string>& software_metric_names();
-const std::vector<std::string>& hardware_metric_names();
 
 /// Reads `[search]`; throws ConfigError naming the table and key for unknown keys, wrong types,
 /// unknown runners, samplers or pruners, metrics no runner produces, and bad values.

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "chop/flow/search_config.h"
-#include "chop/search/frozen_trial.h"
+#include "chop/results/study_results.h"
 #include "chop/support/run_config.h"
 
 namespace chop::flow {
@@ -28,17 +28,14 @@ struct SearchRunOptions {
   bool worker = false;
   /// Called every this many finished trials to refresh outputs during a long search (0: off).
   int64_t report_every = 0;
-  /// Called with the results directory whenever outputs are (re)written (the HTML report).
-  std::function<void(const std::string& out_dir)> on_outputs;
+  /// Called whenever the outputs are (re)written, with what was written (the HTML report).
+  std::function<void(const results::StudyResults& results, const std::string& out_dir)> on_outputs;
 };
 
 struct SearchOutcome {
   std::string out_dir;                              ///< .../software/search_ckpts
-  std::vector<search::FrozenTrialPtr> trials;       ///< all, number order
-  std::vector<search::FrozenTrialPtr> best;         ///< best trial(s) / Pareto front
-  std::string best_ckpt;                            ///< checkpoint of the first best trial
-  std::string table;                                ///< MASE's "Best trial(s)" table
-  double seconds = 0;
+  results::StudyResults results;  ///< every trial, the best ones, objectives (not for a worker)
+  std::string best_ckpt;           ///< checkpoint of the first best trial
   int64_t n_complete = 0;    ///< COMPLETE trials in the study
   int64_t n_trials = 0;      ///< the study's target (0: none, a timeout only)
   int64_t grid_points = -1;  ///< a grid's number of points (-1: not a grid)
@@ -53,14 +50,5 @@ SearchOutcome run_search(const SearchRunOptions& options);
 /// Asks the running search (if any) to start no new trials: the first Ctrl-C. Safe to call
 /// from a signal handler.
 void request_search_stop();
-
-/// Writes a stored study's results (log.json, best.json, trials.csv, resolved_config.json) into
-/// out_dir, as `chop search` does, so `chop report` can read a study from SQLite or PostgreSQL.
-/// ConfigError for a bad URL; SearchError when the study does not exist.
-void export_study(const std::string& storage_url, const std::string& study_name,
-                  const std::string& out_dir);
-
-/// MASE's table: index, number, software_metrics, hardware_metrics, scaled_metrics (3 places).
-std::string best_trials_table(const std::vector<search::FrozenTrialPtr>& best);
 
 }  // namespace chop::flow

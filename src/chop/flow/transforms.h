@@ -3,13 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <map>
 #include <string>
 
 #include "chop/flow/search_config.h"
 #include "chop/ir/graph.h"
-#include "chop/passes/analysis.h"
-#include "chop/passes/measure.h"
+#include "chop/passes/hardware_metrics.h"
 #include "chop/runtime/module.h"
 
 namespace chop::flow {
@@ -18,18 +16,9 @@ namespace chop::flow {
 /// on a copy of g, in order. Throws ConfigError / GraphError for bad tables or impossible widths.
 ir::Graph apply_transforms(const ir::Graph& g, const nlohmann::ordered_json& tables);
 
-/// The options of one hardware runner, read and checked (ConfigError naming the table for an
-/// unknown or bad key): the search config reads them before any trial.
-struct HardwareOptions {
-  passes::MemoryDensityOptions density;  ///< average_bitwidth, memory_density
-  passes::LatencyOptions latency;        ///< latency
-};
-HardwareOptions read_hardware_options(const HardwareRunner& runner);
-
-/// Hardware metrics of a transformed graph for the configured runners (average_bitwidth also
-/// gives memory_density). `module` is used by latency only.
-std::map<std::string, double> hardware_metrics(const ir::Graph& g,
-                                               const std::vector<HardwareRunner>& runners,
-                                               runtime::GraphModule* module);
+/// The metrics of the configured hardware runners on a transformed graph, in runner order (see
+/// passes/hardware_metrics.def). `module` holds the weights, for measured metrics (latency).
+passes::MetricValues measure_hardware(const std::vector<HardwareRunner>& runners, const ir::Graph& g,
+                                      runtime::GraphModule* module);
 
 }  // namespace chop::flow

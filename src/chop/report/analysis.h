@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "chop/report/study_results.h"
+#include "chop/results/study_results.h"
 
 namespace chop::report {
+
+using namespace chop::results;  // the report shows the search's own result types
 
 /// Complete trials in number order (the x axis of every per-trial plot).
 std::vector<const TrialRecord*> complete_trials(const StudyResults& study);

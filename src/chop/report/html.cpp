@@ -246,11 +246,14 @@ std::string render_html(const StudyResults& study, const JsBundle& js) {
   return h;
 }
 
+void write_report(const StudyResults& study, const std::string& out_path) {
+  write_file_atomically(out_path, render_html(study, load_js_bundle()));
+}
+
 std::string write_report(const std::string& results_dir, const std::string& out_path) {
   StudyResults study = load_results_dir(results_dir);
-  JsBundle js = load_js_bundle();
   std::string out = out_path.empty() ? (fs::path(study.source) / "report.html").string() : out_path;
-  write_file_atomically(out, render_html(study, js));
+  write_report(study, out);
   return out;
 }
 

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "chop/report/study_results.h"
+#include "chop/results/study_results.h"
 
 namespace chop::report {
+
+using namespace chop::results;  // the report shows the search's own result types
 
 /// The minified vega, vega-lite and vega-embed builds inlined into every report.
 struct JsBundle {
@@ -41,5 +43,7 @@ std::string render_html(const StudyResults& study, const JsBundle& js);
 /// <results dir>/report.html) and returns the path written. Throws DataError for missing or
 /// corrupt results and for missing JavaScript.
 std::string write_report(const std::string& results_dir, const std::string& out_path = "");
+/// Writes the report of results already in memory (a search's, or a study read from storage).
+void write_report(const StudyResults& study, const std::string& out_path);
 
 }  // namespace chop::report

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "chop/report/analysis.h"
+#include "chop/results/metric_info.h"
 
 namespace chop::report {
 namespace {
@@ -33,6 +34,16 @@ Json state_color_scale(const std::set<std::string>& present) {
 }
 
 std::string direction_word(bool maximize) { return maximize ? "maximize" : "minimize"; }
+
+/// An objective's axis title, from the metric table: "bops x 1e-06 (bit operations / sample,
+/// minimize)"; a name the table does not know keeps just its direction.
+std::string objective_title(const StudyResults& study, const Objective& o) {
+  std::string scale;
+  for (const auto& m : study.metrics)
+    if (m.name == o.name && m.scale != 1.0) scale = fmt::format(" x {:g}", m.scale);
+  const MetricInfo* info = find_metric(o.name);
+  return o.name + scale + " (" + (info ? std::string(info->unit) + ", " : "") + direction_word(o.maximize) + ")";
+}
 
 bool all_numeric(const StudyResults& study, const std::string& key) {
   for (const auto& t : study.trials)
@@ -76,7 +87,7 @@ Json history_spec(const StudyResults& study) {
   Json names = Json::array();
   for (size_t k = 0; k < study.objectives.size(); ++k) {
     const Objective& obj = study.objectives[k];
-    std::string name = obj.name + " (" + direction_word(obj.maximize) + ")";
+    std::string name = objective_title(study, obj);
     names.push_back(name);
     auto best = best_so_far(trials, k, obj.maximize);
     for (size_t i = 0; i < trials.size(); ++i) {
@@ -168,9 +179,9 @@ Json pareto_spec(const StudyResults& study) {
   for (const auto& k : sw_keys) tip.push_back(tooltip("sw: " + k, k, "quantitative"));
   for (const auto& k : hw_keys) tip.push_back(tooltip("hw: " + k, k, "quantitative"));
   Json x = {{"field", "obj0"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
-            {"title", o0.name + " (" + direction_word(o0.maximize) + ")"}};
+            {"title", objective_title(study, o0)}};
   Json y = {{"field", "obj1"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
-            {"title", o1.name + " (" + direction_word(o1.maximize) + ")"}};
+            {"title", objective_title(study, o1)}};
   Json color = {{"field", "kind"}, {"type", "nominal"}, {"title", nullptr},
                 {"scale", {{"domain", {"Pareto front", "dominated"}}, {"range", {"#e45756", "#9fb3c8"}}}}};
   Json line = {{"transform", {{{"filter", "datum.front"}}}},
@@ -201,7 +212,7 @@ Json parallel_coordinates_spec(const StudyResults& study) {
     dims.push_back(d);
   }
   for (size_t k = 0; k < study.objectives.size(); ++k) {
-    Dim d{study.objectives[k].name + " (objective)", {}};
+    Dim d{objective_title(study, study.objectives[k]), {}};
     for (const auto* t : trials) d.values.push_back(t->values[k]);
     dims.push_back(d);
   }

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "chop/report/study_results.h"
+#include "chop/results/study_results.h"
 
 namespace chop::report {
+
+using namespace chop::results;  // the report shows the search's own result types
 
 /// The Vega-Lite schema the specs are written for (the major version pinned in package.json).
 extern const char* const kVegaLiteSchema;

@@ -7,9 +7,11 @@
 #include <fstream>
 #include <string>
 
-#include "chop/report/study_results.h"
+#include "chop/results/study_results.h"
 
 namespace chop::report::testing {
+
+using namespace chop::results;
 
 inline const char* const kCm = "seq_blocks_2/channel_multiplier";
 inline const char* const kName = "linear/config/name";
@@ -61,6 +63,20 @@ inline nlohmann::ordered_json fixture_config(bool summed = false) {
   return c;
 }
 
+/// study.json of the fixture: what the search decided its values mean.
+inline nlohmann::ordered_json fixture_meaning(bool summed = false) {
+  StudyResults s;
+  s.name = "fixture";
+  s.metrics = {{"accuracy", 1.0, "maximize"}, {"bops", 1e-6, "minimize"}};
+  if (summed)
+    s.objectives = {{"sum_scaled_metrics", true}};
+  else
+    s.objectives = {{"accuracy", true}, {"bops", false}};
+  nlohmann::ordered_json j = {{"name", "fixture"}};
+  j.update(meaning_json(s));
+  return j;
+}
+
 inline void write_json(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p) << text;
@@ -74,6 +90,7 @@ inline std::string write_fixture_dir(const std::string& name) {
   write_json(dir / "log.json", log.dump(2));
   write_json(dir / "best.json", nlohmann::ordered_json::array({log[0], log[1], log[6]}).dump(2));
   write_json(dir / "resolved_config.json", fixture_config().dump(2));
+  write_json(dir / "study.json", fixture_meaning().dump(2));
   return dir.string();
 }
 
@@ -84,7 +101,7 @@ inline StudyResults fixture_study() {
   s.source = "memory";
   auto log = fixture_log();
   for (size_t i = 0; i < log.size(); ++i) s.trials.push_back(parse_trial(log[i], "fixture"));
-  read_objectives(fixture_config(), 2, "fixture", s);
+  read_meaning(fixture_meaning(), "fixture", s);
   s.resolved_config = fixture_config();
   s.best_numbers = {0, 1, 6};
   return s;

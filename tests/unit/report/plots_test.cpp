@@ -33,7 +33,7 @@ TEST(Plots, HistoryValuesAndBestSoFar) {
   EXPECT_EQ(spec["$schema"], kVegaLiteSchema);
   const Json& rows = rows_of(spec);
   EXPECT_EQ(rows.size(), 2u * 5u * 2u);  // objectives x complete trials x series
-  auto acc = where(rows, "objective", "accuracy (maximize)");
+  auto acc = where(rows, "objective", "accuracy (fraction, maximize)");
   std::vector<double> values, best;
   std::vector<int64_t> numbers;
   for (const auto& r : acc) {
@@ -48,7 +48,7 @@ TEST(Plots, HistoryValuesAndBestSoFar) {
   EXPECT_EQ(values, (std::vector<double>{0.60, 0.70, 0.65, 0.80, 0.75}));
   EXPECT_EQ(best, (std::vector<double>{0.60, 0.70, 0.70, 0.80, 0.80}));
   std::vector<double> bops_best;
-  for (const auto& r : where(rows, "objective", "bops (minimize)"))
+  for (const auto& r : where(rows, "objective", "bops x 1e-06 (bit operations / sample, minimize)"))
     if (r["series"] == "best so far") bops_best.push_back(r["value"]);
   EXPECT_EQ(bops_best, (std::vector<double>{2, 2, 2, 2, 2}));
   EXPECT_EQ(spec["facet"]["row"]["field"], "objective");
@@ -118,12 +118,12 @@ TEST(Plots, ParallelCoordinatesNormalised) {
   auto name = where(rows, "dim", kName);
   EXPECT_DOUBLE_EQ(name[0]["norm"].get<double>(), 0.0);  // integer
   EXPECT_DOUBLE_EQ(name[2]["norm"].get<double>(), 1.0);  // minifloat
-  auto bops = where(rows, "dim", "bops (objective)");
+  auto bops = where(rows, "dim", "bops x 1e-06 (bit operations / sample, minimize)");
   EXPECT_EQ(bops[4]["raw"], "8.0");
   EXPECT_DOUBLE_EQ(bops[4]["norm"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(bops[4]["color"].get<double>(), 0.75);  // coloured by accuracy
   EXPECT_EQ(spec["layer"][1]["encoding"]["x"]["sort"],
-            Json({kCm, kName, "accuracy (objective)", "bops (objective)"}));
+            Json({kCm, kName, "accuracy (fraction, maximize)", "bops x 1e-06 (bit operations / sample, minimize)"}));
 }
 
 TEST(Plots, ImportanceBars) {

@@ -1,12 +1,16 @@
 // Loading a results directory: fields, objectives, and clear DataErrors for bad directories.
 #include <gtest/gtest.h>
 
-#include "chop/report/study_results.h"
+#include <fstream>
+
+#include "chop/results/study_results.h"
+#include "chop/search/samplers/sampler.h"
+#include "chop/search/study.h"
 #include "chop/support/error.h"
 #include "unit/report/fixture.h"
 
 using namespace chop;
-using namespace chop::report;
+using namespace chop::results;
 using namespace chop::report::testing;
 namespace fs = std::filesystem;
 
@@ -77,7 +81,7 @@ TEST(LoadResults, SummedObjective) {
   for (auto& t : log)
     if (t["state"] == "COMPLETE") t["values"] = {t["values"][0].get<double>() - t["values"][1].get<double>()};
   write_json(dir / "log.json", log.dump());
-  write_json(dir / "resolved_config.json", fixture_config(true).dump());
+  write_json(dir / "study.json", fixture_meaning(true).dump());
   auto s = load_results_dir(dir.string());
   ASSERT_EQ(s.objectives.size(), 1u);
   EXPECT_EQ(s.objectives[0].name, "sum_scaled_metrics");
@@ -148,4 +152,94 @@ TEST(TrialState, RoundTrips) {
   for (auto s : {TrialState::Complete, TrialState::Pruned, TrialState::Fail, TrialState::Running, TrialState::Waiting})
     EXPECT_EQ(parse_trial_state(to_string(s)), s);
   EXPECT_FALSE(parse_trial_state("complete").has_value());
+}
+
+TEST(Results, TrialJsonRoundTrips) {
+  // What log.json holds is what parse_trial reads and trial_json writes back, key for key.
+  auto log = fixture_log();
+  for (size_t i = 0; i < log.size(); ++i) {
+    auto j = log[i];
+    TrialRecord t = parse_trial(j, "fixture");
+    auto back = trial_json(t);
+    // The same fields and values (unordered json compares 100 and 100.0 equal).
+    EXPECT_EQ(nlohmann::json::parse(back.dump()), nlohmann::json::parse(j.dump())) << "trial " << i;
+  }
+}
+
+TEST(Results, FromStudyThroughFilesAndBack) {
+  search::StudyOptions so;
+  so.name = "rt";
+  so.directions = {search::StudyDirection::Maximize, search::StudyDirection::Minimize};
+  so.sampler = search::make_sampler("random", 0);
+  search::Study study(so);
+  StudyResults meaning;
+  meaning.objectives = {{"accuracy", true}, {"bops", false}};
+  meaning.metrics = {{"accuracy", 1.0, "maximize"}, {"bops", 1e-6, "minimize"}};
+  meaning.pruning_metric = "loss";
+  study.storage().set_study_user_attr(study.study_id(), "chop:results", nlohmann::json::parse(meaning_json(meaning).dump()));
+  study.storage().set_study_user_attr(study.study_id(), "resolved_config", {{"project", "rt"}});
+  for (int i = 0; i < 4; ++i) {
+    search::Trial t = study.ask();
+    int64_t cm = t.suggest_int("cm", 1, 4);
+    t.set_user_attr("config", {{"redefine_linear", {{"cm", cm}}}});
+    if (i == 2) {
+      study.tell(t, search::TrialState::Fail);
+      continue;
+    }
+    double acc = 0.5 + 0.1 * static_cast<double>(cm), bops = 2.0 * static_cast<double>(cm);
+    t.set_user_attr("software_metrics", {{"accuracy", acc}, {"loss", 1 - acc}});
+    t.set_user_attr("hardware_metrics", {{"bops", bops * 1e6}});
+    t.set_user_attr("scaled_metrics", {{"accuracy", acc}, {"bops", bops}});
+    t.report(0, acc);
+    study.tell(t, {acc, bops});
+  }
+  StudyResults r = from_study(study, "memory");
+  EXPECT_EQ(r.name, "rt");
+  ASSERT_EQ(r.objectives.size(), 2u);
+  EXPECT_EQ(r.objectives[1].name, "bops");
+  EXPECT_FALSE(r.objectives[1].maximize);
+  EXPECT_EQ(r.pruning_metric, "loss");
+  ASSERT_EQ(r.trials.size(), 4u);
+  EXPECT_EQ(r.trials[2].state, TrialState::Fail);
+  EXPECT_FALSE(r.trials[2].measured);
+  EXPECT_TRUE(r.trials[0].measured);
+  EXPECT_FALSE(r.best_numbers.empty());
+  for (int64_t n : r.best_numbers) EXPECT_NE(n, 2);
+
+  auto dir = fs::temp_directory_path() / "chop_results_roundtrip";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_results_dir(r, dir.string());
+  StudyResults back = load_results_dir(dir.string());
+  EXPECT_EQ(back.name, r.name);
+  EXPECT_EQ(meaning_json(back).dump(), meaning_json(r).dump());
+  EXPECT_EQ(back.best_numbers, r.best_numbers);
+  EXPECT_EQ(back.resolved_config, r.resolved_config);
+  ASSERT_EQ(back.trials.size(), r.trials.size());
+  for (size_t i = 0; i < r.trials.size(); ++i) EXPECT_EQ(trial_json(back.trials[i]).dump(), trial_json(r.trials[i]).dump());
+  // trials.csv: one header and a row per trial, metrics by name.
+  std::ifstream csv(dir / "trials.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "number,state,value_0,value_1,param:cm,sw:accuracy,sw:loss,hw:bops");
+}
+
+TEST(Results, ForeignStudyIsNamedByPosition) {
+  // A study chop did not write (no chop:results attribute): values by position, stored directions.
+  search::StudyOptions so;
+  so.name = "optuna";
+  so.directions = {search::StudyDirection::Maximize};
+  so.sampler = search::make_sampler("random", 0);
+  search::Study study(so);
+  StudyResults r = from_study(study, "memory");
+  ASSERT_EQ(r.objectives.size(), 1u);
+  EXPECT_EQ(r.objectives[0].name, "value_0");
+  EXPECT_TRUE(r.objectives[0].maximize);
+}
+
+TEST(Results, MissingStudyJsonNamesTheFile) {
+  auto dir = fs::path(write_fixture_dir("nostudy"));
+  fs::remove(dir / "study.json");
+  auto msg = load_error(dir.string());
+  EXPECT_NE(msg.find((dir / "study.json").string() + "' is missing"), std::string::npos) << msg;
 }
