@@ -1,4 +1,4 @@
-# The command line keeps its word (issue 11, first part): run flags reach the search's runner,
+# The command line keeps its word (issue 11): run flags reach the search's runner,
 # an exhausted grid says so, a search stopped by SIGINT / SIGTERM says how far it got, keeps its
 # outputs whole and exits 130 / 143.
 CONFIGS="$(dirname "$CASE")/../../configs"
@@ -103,6 +103,8 @@ sed 's/channel_multipliers = \[1, 2, 3, 4, 5\]/channel_multipliers = [1, 2]/' "$
 fails "parameter 'channel_multiplier' has choices [1,2,3,4,5], this config [1,2]" \
   "$CHOP" search --config fewer.toml --data-path jsc.h5 --project mix --resume
 ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --project mix --resume
+# The study was complete: its best trial came in the first run, and its model is still named.
+has "best model: mase_output/mix/software/search_ckpts/best.ckpt"
 
 # Bad runner tables fail before any trial, with one line, nothing written.
 sed 's/\[search.strategy.hw_runner.params\]/[search.strategy.hw_runner.average_bitwidth]\ncompare_too = 32\n\n[search.strategy.hw_runner.params]/' \
@@ -115,3 +117,71 @@ sed 's/accuracy.direction = "maximize"/accuracy.direction = "maximize"\nbops.dir
   "$CONFIGS/lab4_channel_grid_synth.toml" > nobops.toml
 fails "no runner produces metric 'bops'" "$CHOP" search --config nobops.toml --data-path jsc.h5 --project badhw
 [ ! -e mase_output/badhw ] && pass || fail "a refused config wrote mase_output/badhw"
+
+# Every flag a command lists is honoured: `chop test` and `chop transform` do not train, so they
+# do not offer training flags; `chop train` does.
+ok "$CHOP" test --help
+lacks "--max-epochs"
+lacks "--learning-rate"
+has "--batch-size"
+ok "$CHOP" transform --help
+lacks "--training-optimizer"
+ok "$CHOP" train --help
+has "--max-epochs"
+fails "not expected: 3 --max-epochs" "$CHOP" test jsc-tiny jsc --data-path jsc.h5 \
+  --load mase_output/lab3/software/training_ckpts/best.ckpt --max-epochs 3
+
+# A model declared in the config: the one positional argument is the data set; naming a zoo
+# model as well is refused (it used to train the [model] while resolved_config.json said mlp).
+cat > custom.toml <<'TOML'
+max_epochs = 1
+[model]
+name = "tiny-custom"
+input_shape = [16]
+[[model.layers]]
+op = "linear"
+in_features = 16
+out_features = 5
+TOML
+fails "declares its model in a [model] table, but model 'mlp' was named too" \
+  "$CHOP" train mlp jsc --config custom.toml --data-path jsc.h5 --project custom
+[ ! -e mase_output/custom ] && pass || fail "a refused train wrote mase_output/custom"
+ok "$CHOP" train jsc --config custom.toml --data-path jsc.h5 --project custom
+
+# The resolved config holds everything resolved: every run key, the [model] table the run
+# built, [passes] for a transform, and the search's resolved [search] with both runners.
+cat > passes.toml <<'TOML'
+[passes.quantize]
+by = "type"
+[passes.quantize.default.config]
+name = "integer"
+data_in_width = 8
+weight_width = 8
+bias_width = 8
+TOML
+ok "$CHOP" transform jsc-tiny jsc --config passes.toml --data-path jsc.h5 --project tr \
+  --load mase_output/lab3/software/training_ckpts/best.ckpt
+python3 <<'PY' && pass || fail "a resolved config is incomplete"
+import json
+train = json.load(open("mase_output/custom/software/training_ckpts/resolved_config.json"))
+assert train["model"]["name"] == "tiny-custom" and len(train["model"]["layers"]) == 1, train["model"]
+assert train["dataset"] == "jsc" and train["max_epochs"] == 1 and train["data_path"] == "jsc.h5", train
+for key in ("batch_size", "learning_rate", "training_optimizer", "seed", "num_threads", "project"):
+    assert key in train, key
+tr = json.load(open("mase_output/tr/software/transform/resolved_config.json"))
+assert tr["passes"]["quantize"]["default"]["config"]["weight_width"] == 8, tr
+search = json.load(open("mase_output/two/software/search_ckpts/resolved_config.json"))
+strategy = search["search"]["strategy"]
+assert list(strategy["sw_runner"]) == ["basic_train", "basic_evaluation"], strategy["sw_runner"]
+assert strategy["sw_runner"]["basic_train"]["max_epochs"] == 2 and strategy["setup"]["n_trials"] == 2, strategy
+assert search["model"] == "jsc-three-linear-relu", search["model"]
+study = json.load(open("mase_output/two/software/search_ckpts/study.json"))
+assert study["objectives"] == [{"name": "accuracy", "direction": "maximize"}], study
+PY
+
+# `chop list metrics`: the metric table, every hardware runner with its options type.
+ok "$CHOP" list metrics
+has "average_bitwidth"
+has "MemoryDensityOptions"
+has "LatencyOptions"
+has "bit operations / sample"

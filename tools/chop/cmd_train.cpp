@@ -44,7 +44,7 @@ void run_train(RunFlags& flags) {
   CHOP_CHECK(!c.dataset.empty(), ConfigError, "chop train needs a DATASET (see `chop list datasets`)");
   torch::Device device = setup_device(c);
   std::string out_dir = c.software_dir() + "/training_ckpts";
-  write_json_file(out_dir + "/resolved_config.json", to_json(c));
+  write_json_file(out_dir + "/resolved_config.json", to_json(c, flags.toml));
   data::DataModule dm(flow::data_options(c));
   std::cerr << dm.summary() << "\n";
   auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
@@ -89,7 +89,7 @@ void add_train_command(CLI::App& app) {
 
 void add_test_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("test", "Evaluate a checkpoint on a data set's test split");
-  auto flags = add_run_flags(cmd, {"model", "dataset"});
+  auto flags = add_run_flags(cmd, {"model", "dataset"}, RunFlagSet::no_training);
   cmd->callback([flags] { run_test(*flags); });
 }
 

@@ -17,7 +17,13 @@ std::string flag_name(std::string key) {
 
 }  // namespace
 
-std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::string>& positional) {
+std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::string>& positional,
+                                        RunFlagSet set) {
+  const auto& training = training_keys();
+  auto listed = [&](const char* key) {
+    return std::find(positional.begin(), positional.end(), key) == positional.end() &&
+           (set == RunFlagSet::all || std::find(training.begin(), training.end(), key) == training.end());
+  };
   auto f = std::make_shared<RunFlags>();
   f->cmd = cmd;
   cmd->add_option("--config", f->config_path, "TOML config (MASE format); flags override its keys");
@@ -27,9 +33,8 @@ std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::st
 #include "chop/support/run_config.def"
 #undef CHOP_RUN_KEY
   }
-#define CHOP_RUN_KEY(type, k, def, help)                                          \
-  if (std::find(positional.begin(), positional.end(), #k) == positional.end()) \
-    cmd->add_option(flag_name(#k), f->flags.k, help)->capture_default_str();
+#define CHOP_RUN_KEY(type, k, def, help) \
+  if (listed(#k)) cmd->add_option(flag_name(#k), f->flags.k, help)->capture_default_str();
 #include "chop/support/run_config.def"
 #undef CHOP_RUN_KEY
   return f;
@@ -54,6 +59,14 @@ RunConfig RunFlags::resolve() {
   if (!config_path.empty()) {
     toml = load_toml(config_path);
     apply_toml(c, toml, explicit_keys);
+    if (toml.contains("model") && toml["model"].is_object()) {
+      if (c.dataset.empty() && !explicit_keys.count("dataset")) std::swap(c.model, c.dataset);
+      CHOP_CHECK(c.model.empty(), ConfigError,
+                 "{} declares its model in a [model] table, but model '{}' was named too: name only "
+                 "the data set (chop {} DATASET --config {})", config_path, c.model, cmd->get_name(), config_path);
+      const auto& table = toml["model"];
+      c.model = table.contains("name") && table["name"].is_string() ? table["name"].get<std::string>() : "custom";
+    }
   }
   finalize(c);
   return c;

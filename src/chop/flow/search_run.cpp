@@ -75,7 +75,9 @@ struct Search {
 
 /// The study's results as they are now, with what the search decided its values mean.
 results::StudyResults current_results(Search& s) {
-  return results::from_study(*s.study, s.out_dir);
+  results::StudyResults r = results::from_study(*s.study, s.out_dir);
+  r.resolved_config = s.resolved;  // in file order (the stored attribute's keys are sorted)
+  return r;
 }
 
 /// Writes log.json, best.json, trials.csv, study.json and resolved_config.json (and calls
@@ -85,10 +87,19 @@ results::StudyResults write_outputs(Search& s, const SearchRunOptions& o, bool f
   results::write_results_dir(r, s.out_dir);
   if (final && outcome) {
     if (auto best = r.best(); !best.empty()) {
-      std::string from = s.runner->checkpoint(best.front()->dedup_of.value_or(best.front()->number));
+      // best.ckpt names its trial in the study ("chop:best_ckpt"), so a resumed search whose
+      // best trial came earlier (its trial checkpoint since dropped) still reports it.
+      const int64_t source = best.front()->dedup_of.value_or(best.front()->number);
+      const std::string from = s.runner->checkpoint(source), to = s.out_dir + "/best.ckpt";
+      auto& storage = s.study->storage();
+      auto attrs = storage.get_study_user_attrs(s.study->study_id());
+      auto it = attrs.find("chop:best_ckpt");
       if (fs::exists(from)) {
-        outcome->best_ckpt = s.out_dir + "/best.ckpt";
-        fs::copy_file(from, outcome->best_ckpt, fs::copy_options::overwrite_existing);
+        fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+        storage.set_study_user_attr(s.study->study_id(), "chop:best_ckpt", source);
+        outcome->best_ckpt = to;
+      } else if (fs::exists(to) && it != attrs.end() && it->second == source) {
+        outcome->best_ckpt = to;
       }
     }
     if (!o.search.setup.keep_trial_ckpts) fs::remove_all(s.out_dir + "/trials");
@@ -109,7 +120,7 @@ Search setup(const SearchRunOptions& o) {
   s.shared = o.resume || o.worker;
   s.runner = std::make_unique<TrialRunner>(run, cfg, o.toml, s.out_dir + "/trials",
                                            /*shared_machine=*/cfg.setup.n_jobs > 1 || o.worker);
-  s.resolved = to_json(run);
+  s.resolved = to_json(run, o.toml);
   s.resolved["search"] = cfg.to_json();
 
   search::StudyOptions so;

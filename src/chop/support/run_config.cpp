@@ -79,6 +79,12 @@ void apply_toml(RunConfig& config, const nlohmann::ordered_json& toml,
   }
 }
 
+const std::vector<std::string>& training_keys() {
+  static const std::vector<std::string> keys{"training_optimizer", "learning_rate", "weight_decay", "scheduler",
+                                             "max_epochs", "max_steps", "early_stopping"};
+  return keys;
+}
+
 void finalize(RunConfig& c) {
   CHOP_CHECK(c.batch_size > 0, ConfigError, "batch_size must be positive, but got {}", c.batch_size);
   CHOP_CHECK(c.learning_rate > 0, ConfigError, "learning_rate must be positive, but got {}",
@@ -105,11 +111,13 @@ void finalize(RunConfig& c) {
   }
 }
 
-nlohmann::ordered_json to_json(const RunConfig& c) {
+nlohmann::ordered_json to_json(const RunConfig& c, const nlohmann::ordered_json& toml) {
   nlohmann::ordered_json j;
 #define CHOP_RUN_KEY(type, key, def, help) j[#key] = c.key;
 #include "chop/support/run_config.def"
 #undef CHOP_RUN_KEY
+  for (const char* table : {"model", "passes"})
+    if (toml.contains(table) && toml[table].is_object()) j[table] = toml[table];
   return j;
 }
 

@@ -26,6 +26,10 @@ struct RunConfig {
 /// Top-level TOML keys run_config.def knows, in listing order.
 std::vector<std::string> run_config_keys();
 
+/// The keys only training reads (optimizer, schedule, epochs): `chop test` and `chop transform`
+/// do not offer them as flags.
+const std::vector<std::string>& training_keys();
+
 /// Top-level TOML tables other parts of chop read ([model], [passes], [search], ...).
 const std::vector<std::string>& config_table_names();
 
@@ -37,7 +41,10 @@ void apply_toml(RunConfig& config, const nlohmann::ordered_json& toml,
 /// Fills what depends on other keys (project name) and checks values (batch_size > 0 ...).
 void finalize(RunConfig& config);
 
-/// The resolved configuration as JSON (every key, defaults filled in).
-nlohmann::ordered_json to_json(const RunConfig& config);
+/// The resolved configuration as JSON: every key, defaults filled in; with the config's TOML,
+/// also the tables the run read as they were checked: [model] (a declared model: "model" is
+/// then the table, as in the TOML) and [passes]. A search adds its resolved [search].
+nlohmann::ordered_json to_json(const RunConfig& config,
+                               const nlohmann::ordered_json& toml = nlohmann::ordered_json::object());
 
 }  // namespace chop
