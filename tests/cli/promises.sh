@@ -182,6 +182,15 @@ PY
 # `chop list metrics`: the metric table, every hardware runner with its options type.
 ok "$CHOP" list metrics
 has "average_bitwidth"
-has "MemoryDensityOptions"
-has "LatencyOptions"
+has "compare_to = 32"
+has "warmup = 3"
 has "bit operations / sample"
+# README's metric table lists every metric of the table, and no other.
+python3 - "$(dirname "$CASE")/../../README.md" "$OUT" <<'PY' && pass || fail "README's metric table differs from chop list metrics"
+import re, sys
+readme = open(sys.argv[1]).read()
+section = readme.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
+listed = [l.split("|")[1].strip() for l in sys.argv[2].splitlines()[2:] if l.startswith("|")]
+assert documented == listed, (documented, listed)
+PY

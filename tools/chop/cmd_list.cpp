@@ -3,10 +3,12 @@
 
 #include "chop/data/registry.h"
 #include "chop/models/zoo.h"
+#include "chop/passes/hardware_metrics.h"
 #include "chop/passes/pass.h"
 #include "chop/results/metric_info.h"
 #include "chop/search/pruners/pruner.h"
 #include "chop/search/samplers/sampler.h"
+#include "chop/support/strings.h"
 #include "chop/support/table.h"
 #include "commands.h"
 
@@ -55,12 +57,16 @@ void add_list_command(CLI::App& app) {
     }
     if (*what == "metrics") {
       Table t({"metric", "kind", "unit", "better", "runner options", "description"});
-      for (const auto& m : results::metric_registry())
+      for (const auto& m : results::metric_registry()) {
+        std::vector<std::string> keys;
+        if (m.hardware)
+          for (const auto& d : passes::hardware_metric(m.name).option_docs()) keys.push_back(d.key + " = " + d.default_value);
         t.add_row({m.name, m.hardware ? "hardware" : "software", m.unit, m.higher_is_better ? "higher" : "lower",
-                   m.hardware ? m.options_type : "-", m.description});
+                   keys.empty() ? "-" : join(keys), m.description});
+      }
       std::cout << t.render()
-                << "software metrics come from every [search.strategy.sw_runner.<name>]; a hardware metric\n"
-                   "from its [search.strategy.hw_runner.<name>] table, which takes the keys of its options type\n";
+                << "software metrics: every [search.strategy.sw_runner.<name>] gives them all; a hardware\n"
+                   "metric: its [search.strategy.hw_runner.<name>] table, with the runner options shown\n";
     }
   });
 }

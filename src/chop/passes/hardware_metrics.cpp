@@ -41,6 +41,11 @@ void measure_latency_ms(const ir::Graph& g, const LatencyOptions& o, Module modu
 const std::vector<HardwareMetric>& hardware_metric_registry() {
 #define CHOP_HW_METRIC(name, Options, function, also, unit, better, description)              \
   HardwareMetric{#name, #Options, [](OptionReader& r) { return std::any(Options::read(r)); }, \
+                 [] {                                                                           \
+                   OptionReader r(nlohmann::ordered_json::object(), "docs");                    \
+                   Options::read(r);                                                            \
+                   return r.docs();                                                             \
+                 },                                                                             \
                  [](const ir::Graph& g, const std::any& o, Module m, MetricValues& out) {       \
                    function(g, std::any_cast<const Options&>(o), m, out);                       \
                  }},

@@ -27,6 +27,8 @@ struct HardwareMetric {
   /// Reads the runner's table (OptionReader::finish() is the caller's): ConfigError for bad values.
   std::any (*read)(OptionReader& reader);
   /// Measures g (module: its weights, for measured metrics; may be null) with options from read().
+  /// The keys its [search.strategy.hw_runner.<name>] table takes, with defaults.
+  std::vector<OptionDoc> (*option_docs)();
   void (*measure)(const ir::Graph& g, const std::any& options,
                   const std::shared_ptr<runtime::GraphModuleImpl>& module,
                   MetricValues& out);

@@ -5,6 +5,11 @@
 
 #include "chop/flow/search_config.h"
 #include "chop/flow/search_space.h"
+#include "chop/flow/transforms.h"
+#include "chop/passes/analysis.h"
+#include "chop/passes/hardware_metrics.h"
+#include "chop/results/metric_info.h"
+#include "chop/train/metrics.h"
 #include "chop/models/zoo.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
@@ -111,4 +116,64 @@ TEST(SearchConfig, UnknownSeedNodeIsAnError) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("unknown node 'seq_blocks_9'"), std::string::npos) << e.what();
   }
+}
+
+TEST(Metrics, SoftwareMetricsAreWhatTheTrainerReports) {
+  // The metric table's software names are the evaluation's fields, in its order.
+  auto fields = train::ClassificationMetrics{}.to_json(/*with_confusion=*/false);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : fields.items())
+    if (k != "n_samples") keys.push_back(k);
+  EXPECT_EQ(results::metric_names(/*hardware=*/false), keys);
+  // Every hardware metric of the table has a function, and only table entries do.
+  EXPECT_EQ(results::metric_names(/*hardware=*/true).size(), passes::hardware_metric_registry().size());
+  for (const auto& name : results::metric_names(true)) EXPECT_NO_THROW(passes::hardware_metric(name)) << name;
+}
+
+TEST(Metrics, HardwareRunnersMeasureTheTransformedGraph) {
+  auto cfg = read_search_config(parse_toml(
+      "[search.search_space]\nname='graph/architecture/channel'\n"
+      "[search.strategy.hw_runner.params]\n[search.strategy.hw_runner.flops]\n"
+      "[search.strategy.hw_runner.bops]\n"
+      "[search.strategy.hw_runner.average_bitwidth]\ncompare_to = 16\n", "s.toml")["search"]);
+  ir::Graph g = models::build_model("jsc-tiny");
+  auto m = measure_hardware(cfg.hw_runners, g, nullptr);
+  EXPECT_EQ(m.at("params"), static_cast<double>(g.count_params()));
+  EXPECT_EQ(m.at("flops"), static_cast<double>(passes::count_flops(g).flops));
+  EXPECT_EQ(m.at("bops"), static_cast<double>(passes::count_bops(g)));
+  // No quantized Linear: MASE's average bitwidth is 32, and compare_to is the runner's option.
+  EXPECT_EQ(m.at("average_bitwidth"), 32.0);
+  EXPECT_DOUBLE_EQ(m.at("memory_density"), 16.0 / 32.0);
+  EXPECT_EQ(m.size(), 5u);
+}
+
+TEST(Metrics, BadRunnerOptionsFailWhenTheConfigIsRead) {
+  const std::string space = "[search.search_space]\nname='graph/architecture/channel'\n";
+  try {
+    read_search_config(parse_toml(space + "[search.strategy.hw_runner.latency]\nn_batchez = 3\n", "s.toml")["search"]);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("[search.strategy.hw_runner.latency]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("n_batchez"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_search_config(parse_toml(space + "[search.strategy.hw_runner.latency]\nwarmup = 'x'\n", "s.toml")["search"]),
+               ConfigError);
+}
+
+TEST(SearchConfig, ObjectivesAsTheSearchDecidesThem) {
+  const std::string base = "[search.search_space]\nname='graph/architecture/channel'\n"
+                           "[search.strategy.hw_runner.params]\n"
+                           "[search.strategy.metrics]\naccuracy.scale = 1.0\n"
+                           "params.scale = 0.001\nparams.direction = 'minimize'\n";
+  auto separate = read_search_config(parse_toml(base, "s.toml")["search"]).objectives();
+  ASSERT_EQ(separate.size(), 2u);
+  EXPECT_EQ(separate[0].name, "accuracy");
+  EXPECT_TRUE(separate[0].maximize);
+  EXPECT_EQ(separate[1].name, "params");
+  EXPECT_FALSE(separate[1].maximize);
+  auto summed = read_search_config(parse_toml(base + "[search.strategy.setup]\nsum_scaled_metrics = true\n"
+                                              "direction = 'maximize'\n", "s.toml")["search"]).objectives();
+  ASSERT_EQ(summed.size(), 1u);
+  EXPECT_EQ(summed[0].name, "sum_scaled_metrics");
+  EXPECT_TRUE(summed[0].maximize);
 }
