@@ -129,10 +129,7 @@ Search setup(const SearchRunOptions& o) {
   for (const auto& objective : cfg.objectives())
     so.directions.push_back(objective.maximize ? search::StudyDirection::Maximize : search::StudyDirection::Minimize);
   so.sampler = search::make_sampler(cfg.setup.sampler, s.runner->seed(), cfg.setup.sampler_options);
-  // The grid gets the whole space up front, so parallel trials and workers never wait for a
-  // first trial to reveal it.
-  if (so.sampler->name() == "grid")
-    so.sampler = std::make_unique<search::GridSampler>(s.runner->space().distributions(), s.runner->seed());
+  so.sampler->set_search_space(s.runner->space().distributions());
   so.pruner = search::make_pruner(cfg.setup.pruner, cfg.setup.pruner_options);
   so.dedup = cfg.setup.dedup;
   s.storage_url = o.storage_url.empty() ? "sqlite:///" + s.out_dir + "/study.db" : o.storage_url;

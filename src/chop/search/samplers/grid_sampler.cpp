@@ -13,7 +13,11 @@
 
 namespace chop::search {
 
-GridSampler::GridSampler(const SearchSpace& space, uint64_t seed) : seed_(seed) {
+GridSampler::GridSampler(const SearchSpace& space, uint64_t seed) : seed_(seed) { set_search_space(space); }
+
+void GridSampler::set_search_space(const SearchSpace& space) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  space_.clear();
   for (const auto& [name, d] : space) add_param_locked(name, d);
   space_complete_ = true;
 }

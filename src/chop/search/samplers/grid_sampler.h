@@ -26,6 +26,8 @@ class GridSampler : public Sampler {
   /// Registry factory; accepts no options.
   static std::unique_ptr<Sampler> create(uint64_t seed, const nlohmann::json& options);
   std::string name() const override { return "grid"; }
+  /// Fixes the grid to `space` (parameters ordered by name); call before the first trial.
+  void set_search_space(const SearchSpace& space) override;
 
   std::optional<TrialClaim> next_claim(Study& study) override;
   void before_trial(Study& study, const FrozenTrial& trial) override;

@@ -35,6 +35,10 @@ class Sampler {
   virtual ~Sampler() = default;
   virtual std::string name() const = 0;
 
+  /// The whole search space, when the caller knows it before the first trial (chop search does):
+  /// a sampler that needs it up front (the grid, so parallel trials and workers never wait for a
+  /// first trial to reveal it) takes it; the others learn it from trials and ignore this.
+  virtual void set_search_space(const SearchSpace& /*space*/) {}
   /// Called under the study's ask lock before a new trial is created (not for a WAITING trial
   /// that is resumed): nullopt for samplers without exclusive points; otherwise the claim the new
   /// trial must make. When another worker made that claim first, the study asks again.
