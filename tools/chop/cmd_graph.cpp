@@ -2,9 +2,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "chop/data/registry.h"
+#include "chop/interchange/torchscript_import.h"
 #include "chop/ir/serialize.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
@@ -23,6 +25,7 @@ struct GraphArgs {
   std::string dataset;
   std::string config;
   std::string load;
+  std::string model_file;
   int64_t num_classes = 0;
   bool json = false;
 };
@@ -61,6 +64,13 @@ ir::Graph make_graph(const GraphArgs& a) {
   }
   CHOP_CHECK(a.dataset.empty() || a.input_shape.empty(), ConfigError,
              "give --dataset or --input-shape, not both");
+  if (!a.model_file.empty()) {
+    interchange::ImportOptions o;
+    if (!a.dataset.empty()) o.input_shape = data::dataset_info(a.dataset).input_shape;
+    if (!a.input_shape.empty()) o.input_shape = parse_shape(a.input_shape);
+    o.model_name = std::filesystem::path(a.model_file).stem().string();
+    return interchange::import_torchscript(a.model_file, o)->graph();
+  }
   models::ModelOptions options;
   if (!a.dataset.empty()) {
     auto info = data::dataset_info(a.dataset);
@@ -125,12 +135,13 @@ void add_graph_command(CLI::App& app) {
   cmd->add_option("--input-shape", a->input_shape, "Input shape without batch, e.g. 16 or 1,28,28");
   cmd->add_option("--num-classes", a->num_classes, "Number of output classes");
   cmd->add_option("--config", a->config, "TOML file with a [model] table (custom model)");
+  cmd->add_option("--model-file", a->model_file, "Your own model: a TorchScript archive (.pt)");
   cmd->add_option("--load", a->load, "A chop checkpoint: its graph, and the scale of every quantized tensor");
   cmd->add_flag("--json", a->json, "Print the graph as JSON instead of a table");
   cmd->callback([a] {
-    CHOP_CHECK(!a->model.empty() || !a->config.empty() || !a->load.empty(), ConfigError,
+    CHOP_CHECK(!a->model.empty() || !a->config.empty() || !a->load.empty() || !a->model_file.empty(), ConfigError,
                "chop graph needs a MODEL name (see `chop list models`), --config with a [model] "
-               "table or --load CKPT");
+               "table, --model-file FILE.pt or --load CKPT");
     if (!a->load.empty()) {
       auto m = runtime::load_checkpoint(a->load);
       CHOP_CHECK(a->model.empty() || a->model == m->graph().model_name(), ConfigError,

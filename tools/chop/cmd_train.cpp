@@ -44,10 +44,10 @@ void run_train(RunFlags& flags) {
   CHOP_CHECK(!c.dataset.empty(), ConfigError, "chop train needs a DATASET (see `chop list datasets`)");
   torch::Device device = setup_device(c);
   std::string out_dir = c.software_dir() + "/training_ckpts";
-  write_json_file(out_dir + "/resolved_config.json", to_json(c, flags.toml));
   data::DataModule dm(flow::data_options(c));
+  auto m = flow::run_module(c, dm.info(), flags.toml, c.seed, device);  // checked before anything is written
   std::cerr << dm.summary() << "\n";
-  auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
+  write_json_file(out_dir + "/resolved_config.json", to_json(c, flags.toml));
   train::TrainOptions o = flow::train_options(c);
   o.ckpt_dir = out_dir;
   auto result = train::train(m, dm, o);
@@ -67,7 +67,7 @@ void run_test(RunFlags& flags) {
   CHOP_CHECK(!c.load.empty(), ConfigError, "chop test needs --load CHECKPOINT (e.g. .../training_ckpts/best.ckpt)");
   torch::Device device = setup_device(c);
   data::DataModule dm(flow::data_options(c));
-  auto m = flow::run_module(c.model, c.load, dm.info(), flags.toml, c.seed, device);
+  auto m = flow::run_module(c, dm.info(), flags.toml, c.seed, device);
   auto metrics = train::evaluate(m, dm, data::SplitKind::test);
   std::cout << fmt::format("test metrics of {} on {}:\n", c.load, c.dataset);
   std::cout << metrics_table(metrics);

@@ -2,6 +2,7 @@
 #include "run_flags.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "chop/support/error.h"
 #include "chop/support/files.h"
@@ -13,6 +14,14 @@ namespace {
 std::string flag_name(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return "--" + key;
+}
+
+template <typename T>
+void add_key(CLI::App* cmd, const std::string& flag, T& value, const std::string& help) {
+  cmd->add_option(flag, value, help)->capture_default_str();
+}
+void add_key(CLI::App* cmd, const std::string& flag, bool& value, const std::string& help) {
+  cmd->add_flag(flag, value, help);
 }
 
 }  // namespace
@@ -34,7 +43,7 @@ std::shared_ptr<RunFlags> add_run_flags(CLI::App* cmd, const std::vector<std::st
 #undef CHOP_RUN_KEY
   }
 #define CHOP_RUN_KEY(type, k, def, help) \
-  if (listed(#k)) cmd->add_option(flag_name(#k), f->flags.k, help)->capture_default_str();
+  if (listed(#k)) add_key(cmd, flag_name(#k), f->flags.k, help);
 #include "chop/support/run_config.def"
 #undef CHOP_RUN_KEY
   return f;
@@ -59,14 +68,25 @@ RunConfig RunFlags::resolve() {
   if (!config_path.empty()) {
     toml = load_toml(config_path);
     apply_toml(c, toml, explicit_keys);
-    if (toml.contains("model") && toml["model"].is_object()) {
-      if (c.dataset.empty() && !explicit_keys.count("dataset")) std::swap(c.model, c.dataset);
-      CHOP_CHECK(c.model.empty(), ConfigError,
-                 "{} declares its model in a [model] table, but model '{}' was named too: name only "
-                 "the data set (chop {} DATASET --config {})", config_path, c.model, cmd->get_name(), config_path);
-      const auto& table = toml["model"];
-      c.model = table.contains("name") && table["name"].is_string() ? table["name"].get<std::string>() : "custom";
-    }
+  }
+  // A model from a file or a [model] table: the one positional argument is the data set, and
+  // the run's model is named after the file's stem or the table's name.
+  const bool table = toml.contains("model") && toml["model"].is_object();
+  if (table || !c.model_file.empty()) {
+    CHOP_CHECK(!(table && !c.model_file.empty()), ConfigError,
+               "{} declares a [model] table and --model-file {} is given too: use one of them", config_path,
+               c.model_file);
+    const std::string source = table ? config_path + " declares its model in a [model] table"
+                                     : "--model-file " + c.model_file + " gives the model";
+    if (!explicit_keys.count("model")) c.model.clear();  // a TOML `model = ...` yields to them
+    if (c.dataset.empty() && !explicit_keys.count("dataset")) std::swap(c.model, c.dataset);
+    CHOP_CHECK(c.model.empty(), ConfigError, "{}, but model '{}' was named too: name only the data set (chop {} DATASET ...)",
+               source, c.model, cmd->get_name());
+    if (table)
+      c.model = toml["model"].contains("name") && toml["model"]["name"].is_string() ? toml["model"]["name"].get<std::string>()
+                                                                                   : "custom";
+    else
+      c.model = std::filesystem::path(c.model_file).stem().string();
   }
   finalize(c);
   return c;

@@ -1,6 +1,7 @@
 // Where a run's model comes from: a checkpoint, a [model] table in the config, or the zoo.
 #include "chop/flow/model_source.h"
 
+#include "chop/interchange/torchscript_import.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
 #include "chop/runtime/checkpoint.h"
@@ -33,31 +34,51 @@ data::DataOptions data_options(const RunConfig& c) {
   return o;
 }
 
-ir::Graph run_graph(const std::string& model, const data::DatasetInfo& dataset,
+namespace {
+
+/// The user's model file with its weights, checked against the data set.
+runtime::GraphModule imported(const RunConfig& run, const data::DatasetInfo& dataset, torch::Device device) {
+  interchange::ImportOptions o;
+  o.model_name = run.model;
+  // The input shape its first layer fixes (so a mismatch with the data set is named as one),
+  // else the data set's.
+  if (!interchange::torchscript_input_shape(run.model_file)) o.input_shape = dataset.input_shape;
+  auto m = interchange::import_torchscript(run.model_file, o, device);
+  check_fits(m->graph(), dataset, "model file '" + run.model_file + "'");
+  return m;
+}
+
+}  // namespace
+
+ir::Graph run_graph(const RunConfig& run, const data::DatasetInfo& dataset,
                     const nlohmann::ordered_json& config_toml) {
+  if (!run.model_file.empty()) return imported(run, dataset, torch::kCPU)->graph();
   if (config_toml.contains("model") && config_toml["model"].is_object()) {
     ir::Graph g = models::build_custom_model(config_toml["model"]);
     check_fits(g, dataset, "the [model] of the config");
     return g;
   }
-  CHOP_CHECK(!model.empty(), ConfigError,
-             "no model given: name one (see `chop list models`) or declare [model] in the config");
-  return models::build_model(model, models::ModelOptions()
-                                        .with_input_shape(dataset.input_shape)
-                                        .with_num_classes(dataset.num_classes));
+  CHOP_CHECK(!run.model.empty(), ConfigError,
+             "no model given: name one (see `chop list models`), pass --model-file, or declare [model] in the config");
+  return models::build_model(run.model, models::ModelOptions()
+                                            .with_input_shape(dataset.input_shape)
+                                            .with_num_classes(dataset.num_classes));
 }
 
-runtime::GraphModule run_module(const std::string& model, const std::string& load,
-                                const data::DatasetInfo& dataset,
+runtime::GraphModule run_module(const RunConfig& run, const data::DatasetInfo& dataset,
                                 const nlohmann::ordered_json& config_toml, uint64_t seed,
                                 torch::Device device) {
-  if (load.empty()) return runtime::build_module(run_graph(model, dataset, config_toml), seed, device);
+  const std::string& load = run.load;
+  if (load.empty()) {
+    if (!run.model_file.empty() && !run.reinit) return imported(run, dataset, device);
+    return runtime::build_module(run_graph(run, dataset, config_toml), seed, device);
+  }
   auto m = runtime::load_checkpoint(load, device);
   check_fits(m->graph(), dataset, "checkpoint '" + load + "'");
   const bool custom = config_toml.contains("model") && config_toml["model"].is_object();
-  CHOP_CHECK(custom || model.empty() || m->graph().model_name() == model, ConfigError,
+  CHOP_CHECK(custom || run.model.empty() || m->graph().model_name() == run.model, ConfigError,
              "checkpoint '{}' holds model '{}', not '{}': name {} (or the checkpoint of a {})", load,
-             m->graph().model_name(), model, m->graph().model_name(), model);
+             m->graph().model_name(), run.model, m->graph().model_name(), run.model);
   return m;
 }
 

@@ -27,7 +27,7 @@ TransformOutcome run_transform(const RunConfig& c, const nlohmann::ordered_json&
   auto names = pm.names();
   if (std::find(names.begin(), names.end(), "profile_statistics") != names.end())
     dm = std::make_unique<data::DataModule>(data_options(c));
-  auto module = run_module(c.model, c.load, data::dataset_info(c.dataset), toml, static_cast<uint64_t>(c.seed), device);
+  auto module = run_module(c, data::dataset_info(c.dataset), toml, static_cast<uint64_t>(c.seed), device);
   ir::Graph g = module->graph();
   passes::PassContext ctx;
   ctx.data = dm.get();

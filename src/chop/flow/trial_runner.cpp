@@ -53,10 +53,11 @@ TrialRunner::TrialRunner(const RunConfig& run, const SearchConfig& search,
       seed_(search_seed(run, search)),
       device_(runtime::parse_accelerator(run.accelerator)),
       data_(data_options(run)) {
-  // A loaded checkpoint is the starting point of every trial: same-shaped tensors are copied,
+  // A loaded checkpoint (or model file) is the starting point of every trial: same-shaped tensors are copied,
   // resized ones take the overlapping part of the trained weights.
-  if (!run.load.empty()) loaded_ = run_module(run.model, run.load, data_.info(), toml, seed_, device_);
-  base_ = loaded_ ? (*loaded_)->graph() : run_graph(run.model, data_.info(), toml);
+  if (!run.load.empty() || (!run.model_file.empty() && !run.reinit))
+    loaded_ = run_module(run, data_.info(), toml, seed_, device_);
+  base_ = loaded_ ? (*loaded_)->graph() : run_graph(run, data_.info(), toml);
   base_.lint();
   space_ = make_search_space(cfg_, base_);  // checks every choice: nothing is written before
 }

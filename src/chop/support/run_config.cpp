@@ -13,6 +13,7 @@ namespace {
 const char* type_name(const std::string*) { return "a string"; }
 const char* type_name(const int64_t*) { return "an integer"; }
 const char* type_name(const double*) { return "a number"; }
+const char* type_name(const bool*) { return "true or false"; }
 
 bool read(const nlohmann::ordered_json& v, std::string& out) {
   if (!v.is_string()) return false;
@@ -22,6 +23,11 @@ bool read(const nlohmann::ordered_json& v, std::string& out) {
 bool read(const nlohmann::ordered_json& v, int64_t& out) {
   if (!v.is_number_integer()) return false;
   out = v.get<int64_t>();
+  return true;
+}
+bool read(const nlohmann::ordered_json& v, bool& out) {
+  if (!v.is_boolean()) return false;
+  out = v.get<bool>();
   return true;
 }
 bool read(const nlohmann::ordered_json& v, double& out) {
