@@ -17,20 +17,7 @@
 #include "commands.h"
 
 namespace chop::cli {
-namespace {
 
-struct GraphArgs {
-  std::string model;
-  std::string input_shape;
-  std::string dataset;
-  std::string config;
-  std::string load;
-  std::string model_file;
-  int64_t num_classes = 0;
-  bool json = false;
-};
-
-/// "16", "1,28,28" or "1x28x28".
 ir::Shape parse_shape(const std::string& text) {
   ir::Shape shape;
   std::string item;
@@ -55,6 +42,19 @@ ir::Shape parse_shape(const std::string& text) {
   flush();
   return shape;
 }
+
+namespace {
+
+struct GraphArgs {
+  std::string model;
+  std::string input_shape;
+  std::string dataset;
+  std::string config;
+  std::string load;
+  std::string model_file;
+  int64_t num_classes = 0;
+  bool json = false;
+};
 
 ir::Graph make_graph(const GraphArgs& a) {
   if (!a.config.empty()) {

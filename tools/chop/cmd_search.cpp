@@ -126,6 +126,7 @@ void add_search_command(CLI::App& app) {
     std::cout << fmt::format("{} trials in {:.2f} s; results: {}\n", outcome.results.trials.size(), wall,
                              outcome.out_dir);
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
+    for (const auto& path : outcome.exports) std::cout << "exported: " << path << "\n";
     std::cout << "report: " << report_path << "\n";
     if (outcome.grid_points >= 0 && !outcome.interrupted && outcome.n_complete < outcome.n_trials &&
         outcome.n_complete >= outcome.grid_points)

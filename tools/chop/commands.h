@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "chop/ir/graph.h"
+
 namespace chop::cli {
 
 void add_list_command(CLI::App& app);
@@ -17,5 +19,9 @@ void add_search_command(CLI::App& app);
 /// Remembers argv so `chop search --n-workers` can start copies of this command.
 void set_process_args(int argc, char** argv);
 void add_report_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+
+/// An --input-shape: "16", "1,28,28" or "1x28x28"; ConfigError for anything else.
+ir::Shape parse_shape(const std::string& text);
 
 }  // namespace chop::cli

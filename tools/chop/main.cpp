@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   chop::cli::add_search_command(app);
   chop::cli::add_bench_command(app);
   chop::cli::add_report_command(app);
+  chop::cli::add_export_command(app);
   chop::cli::set_process_args(argc, argv);
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "chop/interchange/onnx_export.h"
 #include "chop/passes/hardware_metrics.h"
 #include "chop/results/metric_info.h"
 #include "chop/search/pruners/pruner.h"
@@ -50,8 +51,20 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   SearchConfig c;
   CHOP_CHECK(search.is_object(), ConfigError, "[search] must be a table");
   for (const auto& [key, v] : search.items())
-    CHOP_CHECK(key == "search_space" || key == "strategy", ConfigError, "[search]: {}",
-               unknown_name_message("key", key, {"search_space", "strategy"}));
+    CHOP_CHECK(key == "search_space" || key == "strategy" || key == "export", ConfigError, "[search]: {}",
+               unknown_name_message("key", key, {"search_space", "strategy", "export"}));
+  if (search.contains("export")) {
+    CHOP_CHECK(search["export"].is_array(), ConfigError, "[search] export must be a list such as [\"onnx\", \"qonnx\"]");
+    for (const auto& f : search["export"]) {
+      CHOP_CHECK(f.is_string(), ConfigError, "[search] export must list format names, but holds {}", f.dump());
+      try {
+        interchange::parse_export_format(f.get<std::string>());
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("[search] export: {}", e.what()));
+      }
+      c.export_formats.push_back(f.get<std::string>());
+    }
+  }
   CHOP_CHECK(search.contains("search_space"), ConfigError, "[search.search_space] is missing");
   const auto& space = search["search_space"];
   for (const auto& [key, v] : space.items())
@@ -170,7 +183,7 @@ nlohmann::ordered_json SearchConfig::to_json() const {
   }
   nlohmann::ordered_json hw_j = nlohmann::ordered_json::object();
   for (const auto& h : hw_runners) hw_j[h.name] = nlohmann::ordered_json::parse(h.options.dump());
-  return {{"search_space", {{"name", space_name}, {"setup", space_setup}, {"seed", space_seed}}},
+  nlohmann::ordered_json out = {{"search_space", {{"name", space_name}, {"setup", space_setup}, {"seed", space_seed}}},
           {"strategy",
            {{"name", strategy},
             {"eval_mode", eval_mode},
@@ -185,6 +198,8 @@ nlohmann::ordered_json SearchConfig::to_json() const {
               {"keep_trial_ckpts", setup.keep_trial_ckpts}}},
             {"metrics", metrics_j},
             {"constraints", constraints}}}};
+  if (!export_formats.empty()) out["export"] = export_formats;
+  return out;
 }
 
 }  // namespace chop::flow

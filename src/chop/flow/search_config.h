@@ -63,6 +63,8 @@ struct SearchConfig {
   SearchSetup setup;
   std::vector<MetricSpec> metrics;  ///< sorted by name (as MASE)
   std::map<std::string, double> constraints;  ///< [search.strategy.constraints] max_<metric> = limit
+  /// [search] export = ["onnx", "qonnx"]: the best model also written as best.onnx / best.qonnx.onnx
+  std::vector<std::string> export_formats;
 
   nlohmann::ordered_json to_json() const;
   /// What each value of a trial means, as the search decides it: one objective per metric, or

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "chop/flow/trial_runner.h"
+#include "chop/interchange/onnx_export.h"
+#include "chop/runtime/checkpoint.h"
 #include "chop/search/samplers/grid_sampler.h"
 #include "chop/search/storage/storage_url.h"
 #include "chop/search/study.h"
@@ -100,6 +102,16 @@ results::StudyResults write_outputs(Search& s, const SearchRunOptions& o, bool f
         outcome->best_ckpt = to;
       } else if (fs::exists(to) && it != attrs.end() && it->second == source) {
         outcome->best_ckpt = to;
+      }
+      // [search] export: the best model for hardware flows, beside best.ckpt.
+      for (const auto& format : o.search.export_formats) {
+        if (outcome->best_ckpt.empty()) break;
+        auto best_module = runtime::load_checkpoint(outcome->best_ckpt);
+        interchange::ExportOptions eo;
+        eo.format = interchange::parse_export_format(format);
+        std::string path = s.out_dir + (format == "onnx" ? "/best.onnx" : "/best." + format + ".onnx");
+        interchange::export_onnx(best_module, eo, path);
+        outcome->exports.push_back(path);
       }
     }
     if (!o.search.setup.keep_trial_ckpts) fs::remove_all(s.out_dir + "/trials");

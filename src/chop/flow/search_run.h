@@ -36,6 +36,7 @@ struct SearchOutcome {
   std::string out_dir;                              ///< .../software/search_ckpts
   results::StudyResults results;  ///< every trial, the best ones, objectives (not for a worker)
   std::string best_ckpt;           ///< checkpoint of the first best trial
+  std::vector<std::string> exports;  ///< [search] export: best.onnx, best.qonnx.onnx
   int64_t n_complete = 0;    ///< COMPLETE trials in the study
   int64_t n_trials = 0;      ///< the study's target (0: none, a timeout only)
   int64_t grid_points = -1;  ///< a grid's number of points (-1: not a grid)

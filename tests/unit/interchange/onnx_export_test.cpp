@@ -1,0 +1,223 @@
+// ONNX / QONNX export: onnx::checker on every export (inside export_onnx), outputs against
+// onnxruntime (npm onnxruntime-node, run through tests/onnx/run_onnx.js), QONNX's Quant nodes.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "chop/interchange/onnx_export.h"
+#include "chop/models/zoo.h"
+#include "chop/passes/measure.h"
+#include "chop/passes/pass_manager.h"
+#include "chop/support/error.h"
+
+using namespace chop;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / "chop_onnx_test";
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+/// onnxruntime's output for x (the runtime nobody here wrote).
+torch::Tensor onnxruntime(const fs::path& model, const torch::Tensor& x_in) {
+  torch::Tensor x = x_in.contiguous().to(torch::kFloat);
+  fs::path in = temp("in.bin"), out = temp("out.bin"), dims_file = temp("dims.txt");
+  std::ofstream(in, std::ios::binary).write(static_cast<const char*>(x.data_ptr()), x.numel() * 4);
+  std::string dims;
+  for (int64_t d : x.sizes()) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+  std::string cmd = "node " + std::string(CHOP_SOURCE_DIR) + "/tests/onnx/run_onnx.js " + model.string() + " " +
+                    in.string() + " " + out.string() + " " + dims + " > " + dims_file.string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd << " (scripts/setup installs node and onnxruntime-node)";
+  std::ifstream df(dims_file);
+  std::string out_dims;
+  std::getline(df, out_dims);
+  std::vector<int64_t> shape;
+  std::stringstream ss(out_dims);
+  for (std::string d; std::getline(ss, d, ',');) shape.push_back(std::stoll(d));
+  std::ifstream f(out, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return torch::from_blob(bytes.data(), shape, torch::kFloat).clone();
+}
+
+onnx::ModelProto read(const fs::path& p) {
+  onnx::ModelProto m;
+  std::ifstream f(p, std::ios::binary);
+  EXPECT_TRUE(m.ParseFromIstream(&f)) << p;
+  return m;
+}
+
+torch::Tensor chop_forward(runtime::GraphModule& m, const torch::Tensor& x) {
+  m->eval();
+  torch::NoGradGuard no_grad;
+  return m->forward(x);
+}
+
+/// jsc-tiny with MASE's fixed-point 8-bit quantization of its Linear.
+runtime::GraphModule quantized_jsc(const std::string& name = "integer") {
+  ir::Graph g = models::build_model("jsc-tiny");
+  auto m = runtime::build_module(g, 3);
+  nlohmann::ordered_json t = {{"quantize",
+                               {{"by", "type"},
+                                {"default", {{"config", {{"name", "NA"}}}}},
+                                {"linear", {{"config", {{"name", name}, {"data_in_width", 8}, {"data_in_frac_width", 4},
+                                                        {"weight_width", 8}, {"weight_frac_width", 5},
+                                                        {"bias_width", 8}, {"bias_frac_width", 4}}}}}}}};
+  if (name == "minifloat")
+    t["quantize"]["linear"]["config"] = {{"name", "minifloat"}, {"data_in_width", 8}, {"data_in_exponent_width", 4},
+                                         {"weight_width", 8}, {"weight_exponent_width", 4},
+                                         {"bias_width", 8}, {"bias_exponent_width", 4}};
+  auto pm = passes::PassManager::from_toml(t);
+  passes::PassContext ctx;
+  ctx.module = m.ptr();
+  pm.run(g, ctx);
+  return runtime::GraphModule(passes::module_for(g, ctx));
+}
+
+}  // namespace
+
+TEST(OnnxExport, EveryZooModelMatchesOnnxruntime) {
+  for (const auto& info : models::model_registry()) {
+    ir::Graph g = models::build_model(info.name);
+    auto m = runtime::build_module(g, 7);
+    fs::path p = temp(info.name + ".onnx");
+    interchange::export_onnx(m, {}, p.string());
+    torch::manual_seed(0);
+    std::vector<int64_t> shape{2};
+    shape.insert(shape.end(), info.default_input_shape.begin(), info.default_input_shape.end());
+    torch::Tensor x = torch::randn(shape);
+    torch::Tensor want = chop_forward(m, x), got = onnxruntime(p, x);
+    ASSERT_EQ(got.sizes(), want.sizes()) << info.name;
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << info.name << ": " << (got - want).abs().max();
+    // hls4ml's conventions: no Gemm, unique non-empty node names, a value_info per inner tensor.
+    onnx::ModelProto model = read(p);
+    EXPECT_EQ(model.opset_import(0).version(), 13);
+    std::set<std::string> names;
+    for (const auto& n : model.graph().node()) {
+      EXPECT_NE(n.op_type(), "Gemm");
+      EXPECT_FALSE(n.name().empty());
+      EXPECT_TRUE(names.insert(n.name()).second) << "duplicate node name " << n.name();
+    }
+    std::set<std::string> typed;
+    for (const auto& v : model.graph().value_info()) typed.insert(v.name());
+    for (const auto& n : model.graph().node())
+      for (const auto& o : n.output())
+        if (o != model.graph().output(0).name()) EXPECT_TRUE(typed.count(o)) << info.name << ": no value_info for " << o;
+  }
+}
+
+TEST(OnnxExport, LinearIsMatMulPlusAddNamedAfterTheNode) {
+  auto m = runtime::build_module(models::build_model("jsc-tiny"), 1);
+  fs::path p = temp("tiny.onnx");
+  interchange::export_onnx(m, {}, p.string());
+  onnx::ModelProto model = read(p);
+  std::vector<std::string> ops, names;
+  for (const auto& n : model.graph().node()) {
+    ops.push_back(n.op_type());
+    names.push_back(n.name());
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"BatchNormalization", "Relu", "MatMul", "Add", "Relu"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"seq_blocks_0", "seq_blocks_1", "seq_blocks_2", "seq_blocks_2_bias", "seq_blocks_3"}));
+}
+
+TEST(OnnxExport, FoldedBatchNormGivesTheSameOutputs) {
+  for (const char* name : {"jsc-tiny", "cnn-small"}) {
+    auto m = runtime::build_module(models::build_model(name), 5);
+    // Statistics that are not the defaults, so folding has something to fold.
+    torch::NoGradGuard no_grad;
+    for (auto& b : m->named_buffers())
+      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+    interchange::ExportOptions o;
+    o.fold_bn = true;
+    fs::path p = temp(std::string(name) + "_fold.onnx");
+    interchange::export_onnx(m, o, p.string());
+    auto info = models::model_info(name);
+    std::vector<int64_t> shape{3};
+    shape.insert(shape.end(), info.default_input_shape.begin(), info.default_input_shape.end());
+    torch::Tensor x = torch::randn(shape);
+    torch::Tensor want = chop_forward(m, x), got = onnxruntime(p, x);
+    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << name << ": " << (got - want).abs().max();
+    size_t n_bn = 0;
+    for (const auto& n : read(p).graph().node()) n_bn += n.op_type() == "BatchNormalization";
+    EXPECT_EQ(n_bn, std::string(name) == "jsc-tiny" ? 1u : 0u) << name << ": a BN after a conv is folded, the input BN kept";
+  }
+}
+
+TEST(OnnxExport, QonnxQuantNodesCarryTheRealScales) {
+  auto m = quantized_jsc();
+  fs::path p = temp("tiny_q.onnx");
+  interchange::ExportOptions o;
+  o.format = interchange::ExportFormat::qonnx;
+  interchange::export_onnx(m, o, p.string());
+  onnx::ModelProto model = read(p);
+  ASSERT_EQ(model.opset_import_size(), 2);
+  EXPECT_EQ(model.opset_import(1).domain(), "qonnx.custom_op.general");
+  std::map<std::string, const onnx::TensorProto*> init;
+  for (const auto& t : model.graph().initializer()) init[t.name()] = &t;
+  auto scalar = [&](const std::string& name) {
+    const onnx::TensorProto* t = init.at(name);
+    float v;
+    std::memcpy(&v, t->raw_data().data(), 4);
+    return v;
+  };
+  std::vector<std::string> quants;
+  for (const auto& n : model.graph().node())
+    if (n.op_type() == "Quant") {
+      quants.push_back(n.name());
+      EXPECT_EQ(n.domain(), "qonnx.custom_op.general");
+      std::map<std::string, onnx::AttributeProto> a;
+      for (const auto& attr : n.attribute()) a[attr.name()] = attr;
+      EXPECT_EQ(a.at("signed").i(), 1);
+      EXPECT_EQ(a.at("narrow").i(), 0);
+      EXPECT_EQ(a.at("rounding_mode").s(), "ROUND");
+      EXPECT_EQ(scalar(n.input(3)), 8.0f);  // bit width
+      EXPECT_EQ(scalar(n.input(2)), 0.0f);  // zero point
+    }
+  EXPECT_EQ(quants, (std::vector<std::string>{"seq_blocks_2_data_in_quant", "seq_blocks_2_weight_quant",
+                                              "seq_blocks_2_bias_quant"}));
+  // MASE's fixed point (w, f) is scale 2^-f.
+  EXPECT_EQ(scalar("seq_blocks_2_data_in_scale"), 1.0f / 16);
+  EXPECT_EQ(scalar("seq_blocks_2_weight_scale"), 1.0f / 32);
+  EXPECT_EQ(scalar("seq_blocks_2_bias_scale"), 1.0f / 16);
+}
+
+TEST(OnnxExport, QuantizedForwardMatchesOnnxruntimeInStandardOps) {
+  auto m = quantized_jsc();
+  fs::path p = temp("tiny_std.onnx");
+  interchange::ExportOptions o;
+  o.format = interchange::ExportFormat::quant_std;
+  interchange::export_onnx(m, o, p.string());
+  torch::manual_seed(1);
+  torch::Tensor x = torch::randn({64, 16});
+  torch::Tensor want = chop_forward(m, x), got = onnxruntime(p, x);
+  // Ties on a rounding boundary may land one step apart: at most one output step (2^-4 in, 2^-5
+  // weights) per element, and nearly all equal.
+  torch::Tensor diff = (got - want).abs();
+  EXPECT_LE(diff.max().item<double>(), 0.25) << diff.max();
+  EXPECT_GE((diff < 1e-5).to(torch::kFloat).mean().item<double>(), 0.95);
+  EXPECT_FALSE(torch::allclose(want, chop_forward(*std::make_unique<runtime::GraphModule>(runtime::build_module(models::build_model("jsc-tiny"), 3)), x)))
+      << "the quantization must change the outputs, or this test checks nothing";
+}
+
+TEST(OnnxExport, ErrorsNameTheProblemAndWriteNothing) {
+  auto m = quantized_jsc("minifloat");
+  interchange::ExportOptions o;
+  o.format = interchange::ExportFormat::qonnx;
+  fs::path p = temp("mini.onnx");
+  fs::remove(p);
+  try {
+    interchange::export_onnx(m, o, p.string());
+    FAIL();
+  } catch (const GraphError& e) {
+    EXPECT_NE(std::string(e.what()).find("QONNX's Quant (integers with a scale) cannot hold"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(p));
+  auto f = runtime::build_module(models::build_model("jsc-tiny"), 1);
+  EXPECT_THROW(interchange::export_onnx(f, {}, "/proc/chop/nope.onnx"), DataError);
+  EXPECT_THROW(interchange::parse_export_format("tflite"), ConfigError);
+}
