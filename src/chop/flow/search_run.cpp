@@ -1,4 +1,11 @@
 // `chop search`: a study whose trials transform, train / evaluate and measure a model.
+//
+// run_search (at the end) is three steps, each a function below:
+//   setup()         the TrialRunner (data, base graph, space), the study, the stored-search check
+//   optimize()      trials until the target, a timeout or Ctrl-C, with the progress bar
+//   write_outputs() the typed results to log.json, best.json, trials.csv, study.json,
+//                   resolved_config.json; best.ckpt and [search] export at the end
+// One trial is TrialRunner::run (trial_runner.cpp).
 #include "chop/flow/search_run.h"
 
 #include <fmt/format.h>
