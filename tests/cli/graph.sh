@@ -48,3 +48,15 @@ fails "cannot read config file" "$CHOP" graph --config nope.toml
 printf '[model\n' > broken.toml
 fails "broken.toml:1" "$CHOP" graph --config broken.toml
 fails "needs a MODEL" "$CHOP" graph
+
+# README's TOML model: widths the previous layer fixes are left out and inferred.
+python3 - "$(dirname "$CASE")/../../README.md" <<'PY'
+import re, sys
+readme = open(sys.argv[1]).read()
+block = readme.split("### Or declare it in TOML", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+open("readme_model.toml", "w").write(block)
+PY
+ok "$CHOP" graph --config readme_model.toml
+has "Linear(in_features=6272, out_features=10, bias=True)"
+has "BatchNorm2d(32"
+has "total parameters: 63114"

@@ -27,6 +27,7 @@ ir::Graph build_custom_model(const nlohmann::ordered_json& t) {
   std::string prefix = t.value("prefix", "seq_blocks");
   ir::Graph g("custom", input);
   g.add("x", ir::OpKind::Input, {});
+  g.infer_shapes();
   std::string prev = "x";
   int index = 0;
   for (const auto& layer : t["layers"]) {
@@ -49,7 +50,18 @@ ir::Graph build_custom_model(const nlohmann::ordered_json& t) {
     }
     bool is_pool = op == ir::OpKind::MaxPool2d || op == ir::OpKind::AvgPool2d;
     if (is_pool && !layer.contains("stride")) attrs.stride = attrs.kernel_size;  // torch's default
+    // Widths the previous layer fixes may be left out: in_features, in_channels, num_features.
+    const ir::Node* from = g.find(inputs.empty() ? prev : inputs[0]);
+    const ir::Shape& in = from ? from->meta.out_shape : ir::Shape{};
+    auto infer = [&](const char* key, int64_t& width, size_t dim) {
+      if (layer.contains(key) || in.size() <= dim) return;
+      width = in[dim];
+    };
+    if (op == ir::OpKind::Linear) infer("in_features", attrs.in_features, in.size() - 1);
+    if (op == ir::OpKind::Conv2d) infer("in_channels", attrs.in_channels, 0);
+    if (op == ir::OpKind::BatchNorm1d || op == ir::OpKind::BatchNorm2d) infer("num_features", attrs.num_features, 0);
     g.add(name, op, inputs, attrs);
+    g.infer_shapes();  // the next layer's widths come from this one's output
     prev = name;
     ++index;
   }

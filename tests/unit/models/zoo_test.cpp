@@ -121,3 +121,58 @@ TEST(CustomModel, ErrorsNameTheLayer) {
   EXPECT_THROW(build_custom_model(bad_width["model"]), GraphError);
   EXPECT_THROW(parse_toml("[model\n", "broken.toml"), ConfigError);
 }
+
+TEST(CustomModel, WidthsThePreviousLayerFixesMayBeLeftOut) {
+  // cnn-small, declared with only the widths the previous layer does not fix.
+  auto config = parse_toml(R"(
+[model]
+name = "cnn-small"
+input_shape = [1, 28, 28]
+prefix = "features"
+[[model.layers]]
+op = "conv2d"
+out_channels = 32
+kernel_size = 3
+padding = 1
+[[model.layers]]
+op = "batch_norm2d"
+[[model.layers]]
+op = "relu"
+[[model.layers]]
+op = "max_pool2d"
+kernel_size = 2
+[[model.layers]]
+op = "conv2d"
+out_channels = 64
+kernel_size = 3
+padding = 1
+[[model.layers]]
+op = "batch_norm2d"
+[[model.layers]]
+op = "relu"
+[[model.layers]]
+op = "max_pool2d"
+kernel_size = 2
+[[model.layers]]
+op = "flatten"
+[[model.layers]]
+op = "linear"
+out_features = 128
+[[model.layers]]
+op = "relu"
+[[model.layers]]
+op = "linear"
+out_features = 10
+)", "test.toml");
+  ir::Graph g = build_custom_model(config["model"]);
+  EXPECT_EQ(g.node("features_1").attrs.num_features, 32);
+  EXPECT_EQ(g.node("features_4").attrs.in_channels, 32);
+  EXPECT_EQ(g.node("features_9").attrs.in_features, 64 * 7 * 7);  // after flatten
+  EXPECT_EQ(g.node("features_11").attrs.in_features, 128);
+  // The same parameters as the zoo's cnn-small, layer for layer.
+  ir::Graph zoo = build_model("cnn-small");
+  EXPECT_EQ(g.count_params(), zoo.count_params());
+  // A width given that the previous layer contradicts is still an error naming the layer.
+  auto bad = parse_toml("[model]\ninput_shape=[16]\n[[model.layers]]\nop='linear'\nin_features=8\nout_features=5\n", "t.toml");
+  EXPECT_THROW(build_custom_model(bad["model"]), GraphError);
+}
