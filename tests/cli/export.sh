@@ -45,3 +45,14 @@ sed 's/^\[search.search_space\]/[search]\nexport = ["tflite"]\n\n[search.search_
   "$CONFIGS/lab3_quantize_bruteforce_synth.toml" > bad_export.toml
 fails "[search] export: unknown export format 'tflite'" "$CHOP" search --config bad_export.toml --data-path jsc.h5 --project badex
 [ ! -e x.onnx ] && [ ! -e mase_output/badex ] && pass || fail "a refused export wrote something"
+
+# ONNX in: the float export read back is the same graph; lab 4's channel search runs on it.
+ok "$CHOP" graph --model-file lab4.onnx
+has "model lab4 (input [16])"
+has "| seq_blocks_6 | linear"
+has "total parameters: 661"
+ok "$CHOP" search --config "$CONFIGS/lab4_channel_grid_synth.toml" --data-path jsc.h5 --model-file lab4.onnx --reinit --project onnx_in
+has "Best trial(s):"
+fails "QONNX's Quant is written by chop export, not read back" "$CHOP" graph --model-file lab4.qonnx.onnx
+printf 'junk' > junk.onnx
+fails "'junk.onnx' is not an ONNX model" "$CHOP" graph --model-file junk.onnx

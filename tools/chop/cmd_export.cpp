@@ -7,7 +7,7 @@
 
 #include "chop/data/registry.h"
 #include "chop/interchange/onnx_export.h"
-#include "chop/interchange/torchscript_import.h"
+#include "chop/interchange/onnx_import.h"
 #include "chop/passes/measure.h"
 #include "chop/passes/pass_manager.h"
 #include "chop/runtime/checkpoint.h"
@@ -45,7 +45,7 @@ void run_export(const ExportArgs& a) {
     if (!a.dataset.empty()) io.input_shape = data::dataset_info(a.dataset).input_shape;
     if (!a.input_shape.empty()) io.input_shape = parse_shape(a.input_shape);
     io.model_name = std::filesystem::path(a.model_file).stem().string();
-    module = interchange::import_torchscript(a.model_file, io);
+    module = interchange::import_model(a.model_file, io);
   }
   if (pm) {
     ir::Graph g = module->graph();
@@ -67,7 +67,7 @@ void add_export_command(CLI::App& app) {
   auto a = std::make_shared<ExportArgs>();
   auto* cmd = app.add_subcommand("export", "Write a model as ONNX (float) or QONNX (with its quantization) for hls4ml / FINN");
   cmd->add_option("checkpoint", a->checkpoint, "A chop checkpoint (best.ckpt of a search, a training or transform checkpoint)");
-  cmd->add_option("--model-file", a->model_file, "Your own model (TorchScript .pt) instead of a checkpoint");
+  cmd->add_option("--model-file", a->model_file, "Your own model (TorchScript .pt or ONNX .onnx) instead of a checkpoint");
   cmd->add_option("--config", a->config, "Apply this config's [passes] (e.g. a quantization) before the export");
   cmd->add_option("--input-shape", a->input_shape, "With --model-file: input shape without batch, e.g. 1,28,28");
   cmd->add_option("--dataset", a->dataset, "With --model-file: take the input shape of this data set");

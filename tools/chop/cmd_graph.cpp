@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "chop/data/registry.h"
-#include "chop/interchange/torchscript_import.h"
+#include "chop/interchange/onnx_import.h"
 #include "chop/ir/serialize.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
@@ -69,7 +69,7 @@ ir::Graph make_graph(const GraphArgs& a) {
     if (!a.dataset.empty()) o.input_shape = data::dataset_info(a.dataset).input_shape;
     if (!a.input_shape.empty()) o.input_shape = parse_shape(a.input_shape);
     o.model_name = std::filesystem::path(a.model_file).stem().string();
-    return interchange::import_torchscript(a.model_file, o)->graph();
+    return interchange::import_model(a.model_file, o)->graph();
   }
   models::ModelOptions options;
   if (!a.dataset.empty()) {
@@ -135,7 +135,7 @@ void add_graph_command(CLI::App& app) {
   cmd->add_option("--input-shape", a->input_shape, "Input shape without batch, e.g. 16 or 1,28,28");
   cmd->add_option("--num-classes", a->num_classes, "Number of output classes");
   cmd->add_option("--config", a->config, "TOML file with a [model] table (custom model)");
-  cmd->add_option("--model-file", a->model_file, "Your own model: a TorchScript archive (.pt)");
+  cmd->add_option("--model-file", a->model_file, "Your own model: TorchScript (.pt) or ONNX (.onnx)");
   cmd->add_option("--load", a->load, "A chop checkpoint: its graph, and the scale of every quantized tensor");
   cmd->add_flag("--json", a->json, "Print the graph as JSON instead of a table");
   cmd->callback([a] {

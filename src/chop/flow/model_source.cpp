@@ -1,7 +1,7 @@
 // Where a run's model comes from: a checkpoint, a [model] table in the config, or the zoo.
 #include "chop/flow/model_source.h"
 
-#include "chop/interchange/torchscript_import.h"
+#include "chop/interchange/onnx_import.h"
 #include "chop/models/custom_model.h"
 #include "chop/models/zoo.h"
 #include "chop/runtime/checkpoint.h"
@@ -42,8 +42,8 @@ runtime::GraphModule imported(const RunConfig& run, const data::DatasetInfo& dat
   o.model_name = run.model;
   // The input shape its first layer fixes (so a mismatch with the data set is named as one),
   // else the data set's.
-  if (!interchange::torchscript_input_shape(run.model_file)) o.input_shape = dataset.input_shape;
-  auto m = interchange::import_torchscript(run.model_file, o, device);
+  if (!interchange::model_input_shape(run.model_file)) o.input_shape = dataset.input_shape;
+  auto m = interchange::import_model(run.model_file, o, device);
   check_fits(m->graph(), dataset, "model file '" + run.model_file + "'");
   return m;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "chop/interchange/onnx_export.h"
+#include "chop/interchange/onnx_import.h"
 #include "chop/models/zoo.h"
 #include "chop/passes/measure.h"
 #include "chop/passes/pass_manager.h"
@@ -227,4 +228,72 @@ TEST(OnnxExport, ErrorsNameTheProblemAndWriteNothing) {
   auto f = runtime::build_module(models::build_model("jsc-tiny"), 1);
   EXPECT_THROW(interchange::export_onnx(f, {}, "/proc/chop/nope.onnx"), DataError);
   EXPECT_THROW(interchange::parse_export_format("tflite"), ConfigError);
+}
+
+TEST(OnnxImport, ExportOfEveryZooModelReadsBackExactly) {
+  for (const auto& info : models::model_registry()) {
+    ir::Graph g = models::build_model(info.name);
+    auto m = runtime::build_module(g, 11);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& b : m->named_buffers())
+        if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
+    }
+    fs::path p = temp(info.name + "_rt.onnx");
+    interchange::export_onnx(m, {}, p.string());
+    auto back = interchange::import_onnx(p.string(), {});
+    const ir::Graph& h = back->graph();
+    // Dropout is the identity at inference and not exported: compare the other nodes.
+    std::vector<const ir::Node*> want;
+    for (const auto& n : g.nodes())
+      if (n.op != ir::OpKind::Dropout) want.push_back(&n);
+    ASSERT_EQ(h.nodes().size(), want.size()) << info.name;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(h.nodes()[i].name, want[i]->name) << info.name;
+      EXPECT_EQ(h.nodes()[i].op, want[i]->op) << info.name << " " << want[i]->name;
+      ir::Attrs a = h.nodes()[i].attrs;
+      a.inplace = want[i]->attrs.inplace;  // ReLU(inplace=True) prints so in torch; ONNX has no in-place
+      EXPECT_EQ(a, want[i]->attrs) << info.name << " " << want[i]->name;
+    }
+    torch::manual_seed(2);
+    std::vector<int64_t> shape{2};
+    shape.insert(shape.end(), info.default_input_shape.begin(), info.default_input_shape.end());
+    torch::Tensor x = torch::randn(shape);
+    EXPECT_TRUE(torch::equal(chop_forward(back, x), chop_forward(m, x))) << info.name;
+  }
+}
+
+TEST(OnnxImport, BadFilesAndUnknownOps) {
+  fs::path junk = temp("junk.onnx");
+  std::ofstream(junk) << "not protobuf at all";
+  try {
+    interchange::import_onnx(junk.string(), {});
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("is not an ONNX model"), std::string::npos) << e.what();
+  }
+  // A float export with its Relu replaced by a Sigmoid.
+  auto m = runtime::build_module(models::build_model("jsc-tiny"), 1);
+  fs::path p = temp("sigmoid.onnx");
+  interchange::export_onnx(m, {}, p.string());
+  onnx::ModelProto model = read(p);
+  for (auto& n : *model.mutable_graph()->mutable_node())
+    if (n.op_type() == "Relu") n.set_op_type("Sigmoid");
+  std::string bytes;
+  model.SerializeToString(&bytes);
+  std::ofstream(p, std::ios::binary) << bytes;
+  try {
+    interchange::import_onnx(p.string(), {});
+    FAIL();
+  } catch (const GraphError& e) {
+    EXPECT_NE(std::string(e.what()).find("an op chop's IR cannot represent (Sigmoid node 'seq_blocks_1')"), std::string::npos)
+        << e.what();
+  }
+  // QONNX is written, not read back.
+  auto q = quantized_jsc();
+  interchange::ExportOptions o;
+  o.format = interchange::ExportFormat::qonnx;
+  fs::path qp = temp("q_rt.onnx");
+  interchange::export_onnx(q, o, qp.string());
+  EXPECT_THROW(interchange::import_onnx(qp.string(), {}), GraphError);
 }
