@@ -46,6 +46,8 @@ PY
 
 # Bad input: one line each, nothing written.
 fails "is not a TorchScript archive" "$CHOP" graph --model-file "$MODELS/not_torchscript.pt"
+head -c 3000 "$LAB4" > truncated.pt
+fails "'truncated.pt' is not a TorchScript archive" "$CHOP" graph --model-file truncated.pt
 fails "model file 'nope.pt' does not exist" "$CHOP" graph --model-file nope.pt
 fails "an op chop's IR cannot represent (aten::sigmoid" "$CHOP" graph --model-file "$MODELS/sigmoid_traced.pt"
 fails "a transposed convolution" "$CHOP" graph --model-file "$MODELS/transposed_traced.pt" --input-shape 1,4,4
