@@ -228,7 +228,6 @@ class Writer {
         auto* out = graph_->add_output();
         out->set_name(alias(n.inputs[0]));
         tensor_type(out, out_shape, true);
-        output_ = out->name();
         return;
       }
       case OpKind::Linear: {
@@ -339,7 +338,6 @@ class Writer {
   nlohmann::ordered_json scales_;
   std::map<std::string, torch::Tensor> tensors_;
   std::map<std::string, std::string> aliases_;  ///< a node the export drops -> the value it passes on
-  std::string output_;
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 // (MatMul + Add), what torch.onnx writes (Gemm), and the other ops chop's IR has.
 #include "chop/interchange/onnx_import.h"
 
+#include "chop/interchange/imported_graph.h"
+
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -67,27 +69,14 @@ class OnnxReader {
     for (int i = 0; i < g.node_size(); ++i) node(g.node(i), i);
     CHOP_CHECK(value_.count(g.output(0).name()), GraphError, "'{}': output '{}' is not computed by any node", path_,
                g.output(0).name());
-    output_ = value_.at(g.output(0).name());
+    imported_.output = value_.at(g.output(0).name());
   }
 
-  ir::Graph build(const std::string& name) const {
-    ir::Graph g(name, input_shape_);
-    g.add("x", ir::OpKind::Input, {});
-    for (const auto& p : pending_) g.add(p.name, p.op, p.inputs, p.attrs);
-    g.add("output", ir::OpKind::Output, {output_});
-    g.infer_shapes();
-    return g;
-  }
-
-  const std::map<std::string, torch::Tensor>& tensors() const { return tensors_; }
+  const ImportedGraph& imported() const { return imported_; }
+  const ir::Shape& input_shape() const { return input_shape_; }
 
  private:
-  struct Pending {
-    std::string name;
-    ir::OpKind op;
-    std::vector<std::string> inputs;
-    ir::Attrs attrs;
-  };
+  using Pending = ImportedGraph::Node;
 
   [[noreturn]] void unsupported(const onnx::NodeProto& n, const std::string& why) const {
     throw GraphError(fmt::format("'{}': {} ({} node '{}')", path_, why, n.op_type(), n.name()));
@@ -138,11 +127,10 @@ class OnnxReader {
     return unique;
   }
 
-  void add(const onnx::NodeProto& n, Pending p, const std::string& out_value, int64_t rank) {
+  void add(Pending p, const std::string& out_value, int64_t rank) {
     value_[out_value] = p.name;
     rank_[p.name] = rank;
-    pending_.push_back(std::move(p));
-    (void)n;
+    imported_.nodes.push_back(std::move(p));
   }
 
   /// The Add that adds a bias initializer of `width` to `value`, when it is value's one user.
@@ -179,7 +167,7 @@ class OnnxReader {
       p = {name_of(n, "linear"), ir::OpKind::Linear, {x}, {}};
       p.attrs.in_features = weight_t.size(1);
       p.attrs.out_features = weight_t.size(0);
-      tensors_[p.name + ".weight"] = weight_t.contiguous();
+      imported_.tensors[p.name + ".weight"] = weight_t.contiguous();
       std::string out = n.output(0);
       const torch::Tensor* b = op == "Gemm" ? weight(n, 2) : nullptr;
       if (op == "MatMul") {
@@ -192,9 +180,9 @@ class OnnxReader {
         }
       }
       p.attrs.bias = b != nullptr;
-      if (b) tensors_[p.name + ".bias"] = b->reshape({-1});
+      if (b) imported_.tensors[p.name + ".bias"] = b->reshape({-1});
       rank = rank_.count(x) ? rank_.at(x) : 2;
-      return add(n, std::move(p), out, rank);
+      return add(std::move(p), out, rank);
     }
     if (op == "Conv") {
       const torch::Tensor* w = weight(n, 1);
@@ -210,9 +198,9 @@ class OnnxReader {
       p.attrs.padding = square(n, "pads", 0);
       const torch::Tensor* b = weight(n, 2);
       p.attrs.bias = b != nullptr;
-      tensors_[p.name + ".weight"] = *w;
-      if (b) tensors_[p.name + ".bias"] = *b;
-      return add(n, std::move(p), n.output(0), 4);
+      imported_.tensors[p.name + ".weight"] = *w;
+      if (b) imported_.tensors[p.name + ".bias"] = *b;
+      return add(std::move(p), n.output(0), 4);
     }
     if (op == "BatchNormalization") {
       const int64_t r = rank_.count(x) ? rank_.at(x) : -1;
@@ -222,16 +210,16 @@ class OnnxReader {
       for (int i = 0; i < 4; ++i) {
         const torch::Tensor* t = weight(n, i + 1);
         if (!t) unsupported(n, "a batch norm without its parameters");
-        tensors_[p.name + "." + names[i]] = *t;
+        imported_.tensors[p.name + "." + names[i]] = *t;
       }
-      p.attrs.num_features = tensors_.at(p.name + ".weight").size(0);
+      p.attrs.num_features = imported_.tensors.at(p.name + ".weight").size(0);
       p.attrs.eps = clean(float_attr(n, "epsilon", 1e-5f));
       p.attrs.momentum = clean(1.0f - float_attr(n, "momentum", 0.9f));  // ONNX's weighs the running value
-      return add(n, std::move(p), n.output(0), r);
+      return add(std::move(p), n.output(0), r);
     }
     if (op == "Relu") {
       p = {name_of(n, "relu"), ir::OpKind::Relu, {x}, {}};
-      return add(n, std::move(p), n.output(0), rank_.count(x) ? rank_.at(x) : -1);
+      return add(std::move(p), n.output(0), rank_.count(x) ? rank_.at(x) : -1);
     }
     if (op == "MaxPool" || op == "AveragePool") {
       if (int_attr(n, "ceil_mode", 0) != 0) unsupported(n, "ceil_mode = 1");
@@ -243,21 +231,21 @@ class OnnxReader {
       p.attrs.padding = square(n, "pads", 0);
       if (op == "AveragePool" && p.attrs.padding > 0 && int_attr(n, "count_include_pad", 0) == 0)
         unsupported(n, "an average pool that excludes its padding (chop's, as torch's default, counts it)");
-      return add(n, std::move(p), n.output(0), 4);
+      return add(std::move(p), n.output(0), 4);
     }
     if (op == "GlobalAveragePool") {
       p = {name_of(n, "adaptive_avg_pool2d"), ir::OpKind::AdaptiveAvgPool2d, {x}, {}};
       p.attrs.output_size = 1;
-      return add(n, std::move(p), n.output(0), 4);
+      return add(std::move(p), n.output(0), 4);
     }
     if (op == "Flatten") {
       if (int_attr(n, "axis", 1) != 1) unsupported(n, "a flatten with axis != 1");
       p = {name_of(n, "flatten"), ir::OpKind::Flatten, {x}, {}};
-      return add(n, std::move(p), n.output(0), 2);
+      return add(std::move(p), n.output(0), 2);
     }
     if (op == "Add") {
       p = {name_of(n, "add"), ir::OpKind::Add, {x, in(n, 1)}, {}};
-      return add(n, std::move(p), n.output(0), rank_.count(x) ? rank_.at(x) : -1);
+      return add(std::move(p), n.output(0), rank_.count(x) ? rank_.at(x) : -1);
     }
     if (op == "Dropout" || op == "Identity") {  // the identity at inference
       value_[n.output(0)] = x;
@@ -275,9 +263,7 @@ class OnnxReader {
   std::map<std::string, int> uses_;
   std::set<int> fused_;  ///< Add nodes folded into the MatMul before them
   std::set<std::string> used_;
-  std::vector<Pending> pending_;
-  std::string output_;
-  std::map<std::string, torch::Tensor> tensors_;
+  ImportedGraph imported_;
 };
 
 onnx::ModelProto read_model(const std::string& path) {
@@ -296,15 +282,8 @@ runtime::GraphModule import_onnx(const std::string& path, const ImportOptions& o
   OnnxReader reader(model, path);
   reader.run(options);
   std::string name = options.model_name.empty() ? std::filesystem::path(path).stem().string() : options.model_name;
-  ir::Graph g = reader.build(name);
-  g.lint();
-  auto module = runtime::build_module(g, 0, device);
-  torch::NoGradGuard no_grad;
-  for (auto& p : module->named_parameters())
-    if (auto it = reader.tensors().find(p.key()); it != reader.tensors().end()) p.value().copy_(it->second.reshape(p.value().sizes()));
-  for (auto& b : module->named_buffers())
-    if (auto it = reader.tensors().find(b.key()); it != reader.tensors().end()) b.value().copy_(it->second.reshape(b.value().sizes()));
-  return module;
+  ir::Graph g = reader.imported().graph(name, reader.input_shape());
+  return reader.imported().module(g, path, device);
 }
 
 std::optional<ir::Shape> onnx_input_shape(const std::string& path) {

@@ -2,6 +2,8 @@
 // aten op to an IR op, read weights through the prim::GetAttr paths of the unfrozen module.
 #include "chop/interchange/torchscript_import.h"
 
+#include "chop/interchange/imported_graph.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -22,6 +24,7 @@ namespace jit = torch::jit;
 /// What a TorchScript value is, as far as the import is concerned.
 struct Val {
   enum Kind { Tensor, Path, Constant, IntList } kind = Constant;
+  explicit Val(Kind k = Constant) : kind(k) {}
   std::string node;           ///< Tensor: the IR node producing it
   int64_t rank = -1;          ///< Tensor: batch dimension included (-1: unknown)
   std::string path;           ///< Path: attribute path from self ("" is self)
@@ -29,13 +32,7 @@ struct Val {
   std::vector<int64_t> ints;  ///< IntList
 };
 
-/// One IR node to add, once the input shape is known.
-struct Pending {
-  std::string name;
-  ir::OpKind op;
-  std::vector<std::string> inputs;
-  ir::Attrs attrs;
-};
+using Pending = ImportedGraph::Node;
 
 std::string underscored(std::string s) {
   std::replace(s.begin(), s.end(), '.', '_');
@@ -66,12 +63,12 @@ class Importer {
     const Val& out = get(outputs[0], "the returned value");
     CHOP_CHECK(out.kind == Val::Tensor, GraphError,
                "'{}': forward must return one tensor (a tuple or list of outputs is not supported)", path_);
-    output_ = out.node;
+    imported_.output = out.node;
   }
 
   /// The input shape the first layer fixes (a Linear or BatchNorm1d on the input).
   std::optional<ir::Shape> fixed_input() const {
-    for (const auto& p : pending_)
+    for (const auto& p : imported_.nodes)
       if (!p.inputs.empty() && p.inputs[0] == "x") {
         if (p.op == ir::OpKind::Linear) return ir::Shape{p.attrs.in_features};
         if (p.op == ir::OpKind::BatchNorm1d) return ir::Shape{p.attrs.num_features};
@@ -80,24 +77,17 @@ class Importer {
     return std::nullopt;
   }
 
-  ir::Graph build(const ImportOptions& o) const {
-    ir::Shape input = o.input_shape;
-    if (input.empty()) {
-      input = fixed_input().value_or(ir::Shape{});
-      CHOP_CHECK(!input.empty(), ConfigError,
-                 "'{}': the input shape cannot be inferred from the first layer; pass --input-shape "
-                 "(e.g. 1,28,28) or a --dataset", path_);
-    }
-    std::string name = o.model_name.empty() ? std::filesystem::path(path_).stem().string() : o.model_name;
-    ir::Graph g(name, input);
-    g.add("x", ir::OpKind::Input, {});
-    for (const auto& p : pending_) g.add(p.name, p.op, p.inputs, p.attrs);
-    g.add("output", ir::OpKind::Output, {output_});
-    g.infer_shapes();
-    return g;
+  /// The input shape: the options', else the one the first layer fixes.
+  ir::Shape input_shape(const ImportOptions& o) const {
+    if (!o.input_shape.empty()) return o.input_shape;
+    auto fixed = fixed_input();
+    CHOP_CHECK(fixed.has_value(), ConfigError,
+               "'{}': the input shape cannot be inferred from the first layer; pass --input-shape "
+               "(e.g. 1,28,28) or a --dataset", path_);
+    return *fixed;
   }
 
-  const std::map<std::string, torch::Tensor>& tensors() const { return tensors_; }
+  const ImportedGraph& imported() const { return imported_; }
 
  private:
   [[noreturn]] void unsupported(jit::Node* n, const std::string& why) const {
@@ -209,7 +199,7 @@ class Importer {
   void keep(const std::string& node, const char* name, const std::string& path) {
     if (path.empty()) return;
     c10::IValue v = attr(path);
-    if (v.isTensor()) tensors_[node + "." + name] = v.toTensor().detach().clone();
+    if (v.isTensor()) imported_.tensors[node + "." + name] = v.toTensor().detach().clone();
   }
 
   void add(jit::Node* n, Pending p, int64_t rank) {
@@ -217,7 +207,7 @@ class Importer {
     out.node = p.name;
     out.rank = rank;
     vals_[n->output(0)] = out;
-    pending_.push_back(std::move(p));
+    imported_.nodes.push_back(std::move(p));
   }
 
   /// Whether a block (or a block inside it) raises: a shape check's failing branch.
@@ -264,9 +254,7 @@ class Importer {
   std::shared_ptr<jit::Graph> graph_;
   mutable std::map<const jit::Value*, Val> vals_;  ///< node-based: references stay valid
   std::map<std::string, int> used_;
-  std::vector<Pending> pending_;
-  std::string output_;
-  std::map<std::string, torch::Tensor> tensors_;
+  ImportedGraph imported_;
 };
 
 void Importer::node(jit::Node* n) {
@@ -488,26 +476,9 @@ std::optional<ir::Shape> torchscript_input_shape(const std::string& path) { retu
 runtime::GraphModule import_torchscript(const std::string& path, const ImportOptions& options,
                                         torch::Device device) {
   Importer importer = read_archive(path);
-  ir::Graph g = importer.build(options);
-  g.lint();
-  auto module = runtime::build_module(g, 0, device);
-  torch::NoGradGuard no_grad;
-  auto copy_into = [&](const std::string& name, torch::Tensor& target) {
-    auto it = importer.tensors().find(name);
-    CHOP_CHECK(it != importer.tensors().end(), DataError, "'{}': no tensor for '{}' in the archive", path, name);
-    CHOP_CHECK(it->second.sizes() == target.sizes(), DataError, "'{}': tensor '{}' has shape {}, the graph needs {}", path,
-               name, c10::str(it->second.sizes()), c10::str(target.sizes()));
-    target.copy_(it->second.to(target.dtype()));
-  };
-  for (auto& p : module->named_parameters())
-    if (importer.tensors().count(p.key())) copy_into(p.key(), p.value());
-  for (auto& b : module->named_buffers())
-    if (importer.tensors().count(b.key())) copy_into(b.key(), b.value());
-  for (const auto& [name, t] : importer.tensors()) {
-    bool used = module->named_parameters().contains(name) || module->named_buffers().contains(name);
-    CHOP_ASSERT(used, "imported tensor {} has no place in the module", name);
-  }
-  return module;
+  std::string name = options.model_name.empty() ? std::filesystem::path(path).stem().string() : options.model_name;
+  ir::Graph g = importer.imported().graph(name, importer.input_shape(options));
+  return importer.imported().module(g, path, device);
 }
 
 }  // namespace chop::interchange
