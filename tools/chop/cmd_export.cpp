@@ -1,7 +1,6 @@
 // `chop export CKPT --format onnx|qonnx --out F` and `chop export --model-file M [--config f.toml]`.
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -44,7 +43,6 @@ void run_export(const ExportArgs& a) {
     interchange::ImportOptions io;
     if (!a.dataset.empty()) io.input_shape = data::dataset_info(a.dataset).input_shape;
     if (!a.input_shape.empty()) io.input_shape = parse_shape(a.input_shape);
-    io.model_name = std::filesystem::path(a.model_file).stem().string();
     module = interchange::import_model(a.model_file, io);
   }
   if (pm) {

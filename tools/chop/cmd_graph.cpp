@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
 
 #include "chop/data/registry.h"
@@ -68,7 +67,6 @@ ir::Graph make_graph(const GraphArgs& a) {
     interchange::ImportOptions o;
     if (!a.dataset.empty()) o.input_shape = data::dataset_info(a.dataset).input_shape;
     if (!a.input_shape.empty()) o.input_shape = parse_shape(a.input_shape);
-    o.model_name = std::filesystem::path(a.model_file).stem().string();
     return interchange::import_model(a.model_file, o)->graph();
   }
   models::ModelOptions options;

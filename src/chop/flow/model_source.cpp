@@ -40,9 +40,8 @@ namespace {
 runtime::GraphModule imported(const RunConfig& run, const data::DatasetInfo& dataset, torch::Device device) {
   interchange::ImportOptions o;
   o.model_name = run.model;
-  // The input shape its first layer fixes (so a mismatch with the data set is named as one),
-  // else the data set's.
-  if (!interchange::model_input_shape(run.model_file)) o.input_shape = dataset.input_shape;
+  // The shape the file fixes, so a mismatch with the data set is named as one; else the data set's.
+  o.default_input_shape = dataset.input_shape;
   auto m = interchange::import_model(run.model_file, o, device);
   check_fits(m->graph(), dataset, "model file '" + run.model_file + "'");
   return m;

@@ -54,12 +54,17 @@ class OnnxReader {
                path_, inputs.size());
     CHOP_CHECK(g.output_size() == 1, GraphError, "'{}': the graph has {} outputs; chop imports models with one", path_,
                g.output_size());
+    // The options' shape, else the declared one, else the default (a symbolic dimension).
     input_shape_ = o.input_shape;
     const auto& dims = inputs[0]->type().tensor_type().shape().dim();
     if (input_shape_.empty())
       for (int i = 1; i < dims.size(); ++i) {
-        CHOP_CHECK(dims[i].has_dim_value() && dims[i].dim_value() > 0, ConfigError,
-                   "'{}': input '{}' has no fixed size in dimension {}; pass --input-shape", path_, inputs[0]->name(), i);
+        if (!(dims[i].has_dim_value() && dims[i].dim_value() > 0)) {
+          CHOP_CHECK(!o.default_input_shape.empty(), ConfigError,
+                     "'{}': input '{}' has no fixed size in dimension {}; pass --input-shape", path_, inputs[0]->name(), i);
+          input_shape_ = o.default_input_shape;
+          break;
+        }
         input_shape_.push_back(dims[i].dim_value());
       }
     value_[inputs[0]->name()] = "x";
@@ -286,31 +291,9 @@ runtime::GraphModule import_onnx(const std::string& path, const ImportOptions& o
   return reader.imported().module(g, path, device);
 }
 
-std::optional<ir::Shape> onnx_input_shape(const std::string& path) {
-  onnx::ModelProto model = read_model(path);
-  for (const auto& in : model.graph().input()) {
-    bool weight = false;
-    for (const auto& t : model.graph().initializer()) weight |= t.name() == in.name();
-    if (weight) continue;
-    ir::Shape shape;
-    const auto& dims = in.type().tensor_type().shape().dim();
-    for (int i = 1; i < dims.size(); ++i) {
-      if (!dims[i].has_dim_value() || dims[i].dim_value() <= 0) return std::nullopt;
-      shape.push_back(dims[i].dim_value());
-    }
-    return shape.empty() ? std::nullopt : std::optional<ir::Shape>(shape);
-  }
-  return std::nullopt;
-}
-
 runtime::GraphModule import_model(const std::string& path, const ImportOptions& options, torch::Device device) {
   if (std::filesystem::path(path).extension() == ".onnx") return import_onnx(path, options, device);
   return import_torchscript(path, options, device);
-}
-
-std::optional<ir::Shape> model_input_shape(const std::string& path) {
-  if (std::filesystem::path(path).extension() == ".onnx") return onnx_input_shape(path);
-  return torchscript_input_shape(path);
 }
 
 }  // namespace chop::interchange

@@ -2,7 +2,6 @@
 // ops chop's IR has, turned into chop's graph with its weights.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "chop/interchange/torchscript_import.h"
@@ -16,13 +15,9 @@ namespace chop::interchange {
 /// and node for what chop cannot represent (QONNX's Quant included: import the float model).
 runtime::GraphModule import_onnx(const std::string& path, const ImportOptions& options,
                                  torch::Device device = torch::kCPU);
-/// The per-sample input shape the file declares, or nullopt when a dimension is symbolic.
-std::optional<ir::Shape> onnx_input_shape(const std::string& path);
 
 /// A model file by its extension: .onnx is ONNX, anything else a TorchScript archive.
 runtime::GraphModule import_model(const std::string& path, const ImportOptions& options,
                                   torch::Device device = torch::kCPU);
-/// The input shape a model file fixes (model_input_shape of ONNX / TorchScript), or nullopt.
-std::optional<ir::Shape> model_input_shape(const std::string& path);
 
 }  // namespace chop::interchange

@@ -77,10 +77,11 @@ class Importer {
     return std::nullopt;
   }
 
-  /// The input shape: the options', else the one the first layer fixes.
+  /// The input shape: the options', else the one the first layer fixes, else the default.
   ir::Shape input_shape(const ImportOptions& o) const {
     if (!o.input_shape.empty()) return o.input_shape;
     auto fixed = fixed_input();
+    if (!fixed && !o.default_input_shape.empty()) return o.default_input_shape;
     CHOP_CHECK(fixed.has_value(), ConfigError,
                "'{}': the input shape cannot be inferred from the first layer; pass --input-shape "
                "(e.g. 1,28,28) or a --dataset", path_);
@@ -470,8 +471,6 @@ Importer read_archive(const std::string& path) {
 }
 
 }  // namespace
-
-std::optional<ir::Shape> torchscript_input_shape(const std::string& path) { return read_archive(path).fixed_input(); }
 
 runtime::GraphModule import_torchscript(const std::string& path, const ImportOptions& options,
                                         torch::Device device) {

@@ -2,7 +2,6 @@
 // with LibTorch's interpreter and turned into chop's graph, with its weights.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "chop/ir/graph.h"
@@ -14,6 +13,9 @@ struct ImportOptions {
   /// Per-sample input shape ([16], [1, 28, 28]); empty: inferred from the first layer when it
   /// fixes it (a Linear or BatchNorm1d), else a ConfigError asking for --input-shape.
   ir::Shape input_shape;
+  /// Used when neither input_shape nor the file fixes the shape (a conv-first model): the data
+  /// set's, so a file that does fix it is checked against the data set instead of reshaped.
+  ir::Shape default_input_shape;
   std::string model_name;  ///< the graph's model name; empty: the file's stem
 };
 
@@ -26,9 +28,5 @@ struct ImportOptions {
 /// grouped or dilated convolutions, several outputs, data-dependent control flow).
 runtime::GraphModule import_torchscript(const std::string& path, const ImportOptions& options,
                                         torch::Device device = torch::kCPU);
-
-/// The per-sample input shape the archive's first layer fixes (a Linear or BatchNorm1d on the
-/// input), or nullopt when it takes any. The same errors as import_torchscript.
-std::optional<ir::Shape> torchscript_input_shape(const std::string& path);
 
 }  // namespace chop::interchange

@@ -114,7 +114,9 @@ TEST(OnnxExport, EveryZooModelMatchesOnnxruntime) {
     for (const auto& v : model.graph().value_info()) typed.insert(v.name());
     for (const auto& n : model.graph().node())
       for (const auto& o : n.output())
-        if (o != model.graph().output(0).name()) EXPECT_TRUE(typed.count(o)) << info.name << ": no value_info for " << o;
+        if (o != model.graph().output(0).name()) {
+          EXPECT_TRUE(typed.count(o)) << info.name << ": no value_info for " << o;
+        }
   }
 }
 

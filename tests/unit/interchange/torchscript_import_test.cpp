@@ -59,7 +59,9 @@ TEST(TorchScriptImport, Lab4ModelIsTheZoosWithItsWeights) {
     EXPECT_EQ(g.nodes()[i].name, zoo.nodes()[i].name);
     EXPECT_EQ(g.nodes()[i].op, zoo.nodes()[i].op) << g.nodes()[i].name;
     EXPECT_EQ(g.nodes()[i].meta.out_shape, zoo.nodes()[i].meta.out_shape) << g.nodes()[i].name;
-    if (g.nodes()[i].op == ir::OpKind::Linear) EXPECT_EQ(g.nodes()[i].attrs, zoo.nodes()[i].attrs);
+    if (g.nodes()[i].op == ir::OpKind::Linear) {
+      EXPECT_EQ(g.nodes()[i].attrs, zoo.nodes()[i].attrs);
+    }
   }
   auto [x, y] = io("jsc_three_linear_layers");
   m->eval();
