@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "chop/data/registry.h"
 #include "chop/interchange/onnx_export.h"
