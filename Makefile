@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build test demo clean
+.PHONY: setup build test demo clean asan-build test-asan fuzz
 
 setup:
 	@bash scripts/setup
@@ -20,5 +20,24 @@ demo: setup $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS) --target chop
 	@bash scripts/demo
 
+# Bug-finding build (docs/reliability.md): clang, AddressSanitizer + UBSan, libFuzzer coverage.
+ASAN_BUILD ?= build-asan
+FUZZ_SECONDS ?= 30
+$(ASAN_BUILD)/CMakeCache.txt:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DCHOP_SANITIZE=ON -DCHOP_FUZZ=ON >/dev/null
+
+asan-build: setup $(ASAN_BUILD)/CMakeCache.txt
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Every unit and CLI test under the sanitizers (tests labelled no-asan excluded: none today).
+test-asan: asan-build
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE no-asan
+
+# Each fuzz target for FUZZ_SECONDS from its committed corpus.
+fuzz: asan-build
+	@bash tests/fuzz/run.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,9 +1,11 @@
 // search_worker: one worker process of a shared study, for the multi-process storage tests.
 //   search_worker STORAGE_URL STUDY N_TRIALS [--total] [--seed S] [--sleep-ms M]
 //                 [--heartbeat SECONDS] [--grace SECONDS] [--hang-at K --marker FILE]
+//                 [--grid POINTS]
 // Runs N_TRIALS trials (--total: until the study holds N_TRIALS COMPLETE trials) of a cheap
-// objective with TPE. --hang-at K: the K-th trial of this process writes FILE and then sleeps
-// forever inside the objective (to be killed with -9). Exit 0 on success, 1 with a message.
+// objective with TPE; --grid: the grid sampler over x = 0 .. POINTS-1 instead (tests/soak).
+// --hang-at K: the K-th trial of this process writes FILE and then sleeps forever inside the
+// objective (to be killed with -9). Exit 0 on success, 1 with a message.
 #include "chop/search/storage/storage_url.h"
 #include "chop/search/study.h"
 
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   int sleep_ms = 0;
   int64_t hang_at = -1;
+  int64_t grid = 0;
   std::string marker;
   StudyOptions options;
   for (int i = 4; i < argc; ++i) {
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     else if (a == "--grace") options.grace_period_seconds = std::stod(next());
     else if (a == "--hang-at") hang_at = std::stoll(next());
     else if (a == "--marker") marker = next();
+    else if (a == "--grid") grid = std::stoll(next());
     else {
       std::fprintf(stderr, "search_worker: unknown option %s\n", a.c_str());
       return 2;
@@ -47,12 +51,18 @@ int main(int argc, char** argv) {
   try {
     options.name = study_name;
     options.storage = make_storage(url);
-    options.sampler = make_sampler("tpe", seed);
+    options.sampler = make_sampler(grid > 0 ? "grid" : "tpe", seed);
     options.load_if_exists = true;
     Study study(options);
     int64_t n_started = 0;
     study.optimize(
         [&](Trial& t) {
+          if (grid > 0) {
+            const auto x = t.suggest_int("x", 0, grid - 1);
+            t.set_user_attr("pid", static_cast<int64_t>(::getpid()));
+            if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+            return std::vector<double>{static_cast<double>(x)};
+          }
           const double x = t.suggest_float("x", -3, 3);
           const auto k = t.suggest_int("k", 0, 8);
           t.report(0, x);

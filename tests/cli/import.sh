@@ -49,6 +49,9 @@ fails "is not a TorchScript archive" "$CHOP" graph --model-file "$MODELS/not_tor
 head -c 3000 "$LAB4" > truncated.pt
 fails "'truncated.pt' is not a TorchScript archive" "$CHOP" graph --model-file truncated.pt
 fails "model file 'nope.pt' does not exist" "$CHOP" graph --model-file nope.pt
+# An archive on which LibTorch 1.13's loader itself segfaults (found by fuzzing): one line, exit 1.
+fails "cannot read model file" "$CHOP" graph --model-file \
+  "$(dirname "$CASE")/../fuzz/known/torchscript_import-libtorch-segv-parseClassConstant.pt"
 fails "an op chop's IR cannot represent (aten::sigmoid" "$CHOP" graph --model-file "$MODELS/sigmoid_traced.pt"
 fails "a transposed convolution" "$CHOP" graph --model-file "$MODELS/transposed_traced.pt" --input-shape 1,4,4
 fails "a grouped convolution (groups = 2)" "$CHOP" graph --model-file "$MODELS/grouped_traced.pt" --input-shape 2,5,5

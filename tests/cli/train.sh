@@ -38,6 +38,6 @@ fails "missing.h5" "$CHOP" train jsc-tiny jsc --data-path missing.h5
 printf 'garbage' > bad.h5
 fails "bad.h5" "$CHOP" train jsc-tiny jsc --data-path bad.h5
 fails "no CUDA device" "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --accelerator gpu
-fails "batch_size must be positive" "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --batch-size 0
+fails "batch_size (--batch-size) must be positive" "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --batch-size 0
 fails "needs --load" "$CHOP" test jsc-tiny jsc --data-path jsc.h5
 fails "takes inputs of shape [16]" "$CHOP" test mlp mnist --data-dir mn --load mase_output/h5/software/training_ckpts/best.ckpt

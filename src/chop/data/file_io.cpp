@@ -33,6 +33,9 @@ size_t size_hint(const std::string& path) {
     if (std::fseek(f, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, f) == 4) {
       hint = size_t{tail[0]} | size_t{tail[1]} << 8 | size_t{tail[2]} << 16 |
              size_t{tail[3]} << 24;
+      // A corrupt trailer can claim anything; deflate expands at most 1032:1, so no real
+      // stream is larger than that (a wrong hint only costs reallocations).
+      hint = std::min<size_t>(hint, static_cast<size_t>(file_size) * 1032);
     }
   }
   std::fclose(f);

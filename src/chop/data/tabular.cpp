@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
 
 #include "chop/data/file_io.h"
@@ -236,7 +237,13 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& text_
     if (line.empty()) continue;
     split_fields(line, fields);
     if (table.header.empty()) {
-      for (const auto& f : fields) table.header.emplace_back(f);
+      std::set<std::string_view> seen;
+      for (const auto& f : fields) {
+        // Columns are found by name: a repeated one would be read as text and as a feature.
+        CHOP_CHECK(seen.insert(f).second, DataError, "{}:{}: column '{}' appears twice in the header",
+                   path, line_no, f);
+        table.header.emplace_back(f);
+      }
       for (const auto& name : table.header) {
         is_text.push_back(std::find(text_columns.begin(), text_columns.end(), name) !=
                           text_columns.end());

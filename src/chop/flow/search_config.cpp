@@ -32,7 +32,8 @@ SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::ordered_j
              ConfigError, "[search.strategy.sw_runner.{}] data_loader must be val_dataloader, "
              "test_dataloader or train_dataloader, but got '{}'", name, s.data_loader);
   s.num_samples = r.get<int64_t>("num_samples", 0);
-  CHOP_CHECK(s.num_samples >= 0, ConfigError, "num_samples must be >= 0, but got {}", s.num_samples);
+  CHOP_CHECK(s.num_samples >= 0, ConfigError, "[search.strategy.sw_runner.{}] num_samples must be >= 0, but got {}",
+             name, s.num_samples);
   if (name == "basic_train") {
     s.max_epochs = r.get<int64_t>("max_epochs", 1);
     s.max_steps = r.get<int64_t>("max_steps", -1);
@@ -40,6 +41,9 @@ SoftwareRunner read_sw_runner(const std::string& name, const nlohmann::ordered_j
     s.optimizer = r.get<std::string>("optimizer", "");
     CHOP_CHECK(s.max_epochs >= 1 || s.max_steps > 0, ConfigError,
                "[search.strategy.sw_runner.basic_train] needs max_epochs >= 1 or max_steps > 0");
+    CHOP_CHECK(s.learning_rate >= 0, ConfigError,
+               "[search.strategy.sw_runner.basic_train] learning_rate must be positive (or 0: the "
+               "run's learning_rate), but got {}", s.learning_rate);
   }
   r.finish();
   return s;
@@ -121,15 +125,29 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   s.dedup = su.get<bool>("dedup", s.dedup);
   s.keep_trial_ckpts = su.get<bool>("keep_trial_ckpts", s.keep_trial_ckpts);
   su.finish();
+  CHOP_CHECK(s.n_trials >= 0, ConfigError, "[search.strategy.setup] n_trials must be >= 0, but got {}",
+             s.n_trials);
+  CHOP_CHECK(s.timeout >= 0, ConfigError,
+             "[search.strategy.setup] timeout must be >= 0 seconds (0: none), but got {}", s.timeout);
   CHOP_CHECK(s.n_trials > 0 || s.timeout > 0, ConfigError,
              "[search.strategy.setup] needs n_trials > 0 or timeout > 0");
   CHOP_CHECK(s.n_jobs >= 1, ConfigError, "[search.strategy.setup] n_jobs must be >= 1, but got {}", s.n_jobs);
   CHOP_CHECK(s.direction == "maximize" || s.direction == "minimize", ConfigError,
              "[search.strategy.setup] direction must be maximize or minimize, but got '{}'", s.direction);
-  search::canonical_sampler_name(s.sampler);  // throws ConfigError listing the samplers
   std::vector<std::string> pruners = search::pruner_names();
   CHOP_CHECK(contains(pruners, s.pruner), ConfigError, "[search.strategy.setup]: {}",
              unknown_name_message("pruner", s.pruner, pruners));
+  // The sampler and pruner check their own options: build them once here, before any work.
+  try {
+    search::make_sampler(s.sampler, 0, s.sampler_options);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("[search.strategy.setup] sampler = \"{}\": {}", s.sampler, e.what()));
+  }
+  try {
+    search::make_pruner(s.pruner, s.pruner_options);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("[search.strategy.setup] pruner = \"{}\": {}", s.pruner, e.what()));
+  }
 
   std::vector<std::string> known = results::metric_names(/*hardware=*/false);
   for (const auto& h : c.hw_runners)

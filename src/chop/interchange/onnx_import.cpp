@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -23,22 +24,30 @@ torch::Tensor to_tensor(const onnx::TensorProto& t, const std::string& path) {
   CHOP_CHECK(t.data_type() == onnx::TensorProto::FLOAT, GraphError,
              "'{}': initializer '{}' is not float32 (data type {})", path, t.name(), t.data_type());
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  // The values are checked against the shape before anything is allocated: a corrupt shape
+  // (negative, or a product that overflows) is an error, not a huge tensor.
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  torch::Tensor out = torch::empty(dims, torch::kFloat);
+  for (int64_t d : dims) {
+    CHOP_CHECK(d >= 0 && (d == 0 || n <= std::numeric_limits<int64_t>::max() / 4 / d), DataError,
+               "'{}': initializer '{}' has an invalid shape {}", path, t.name(), ir::shape_str(dims));
+    n *= d;
+  }
   if (!t.raw_data().empty()) {
     CHOP_CHECK(static_cast<int64_t>(t.raw_data().size()) == n * 4, DataError, "'{}': initializer '{}' is truncated", path, t.name());
-    std::memcpy(out.data_ptr(), t.raw_data().data(), t.raw_data().size());
   } else {
     CHOP_CHECK(t.float_data_size() == n, DataError, "'{}': initializer '{}' has {} values for shape {}", path, t.name(),
                t.float_data_size(), ir::shape_str(dims));
-    std::copy(t.float_data().begin(), t.float_data().end(), out.data_ptr<float>());
   }
+  torch::Tensor out = torch::empty(dims, torch::kFloat);
+  if (!t.raw_data().empty())
+    std::memcpy(out.data_ptr(), t.raw_data().data(), t.raw_data().size());
+  else
+    std::copy(t.float_data().begin(), t.float_data().end(), out.data_ptr<float>());
   return out;
 }
 
 /// A float attribute read back as the double it was written from (eps 1e-5, not 9.99999975e-06).
-double clean(float v) { return std::stod(fmt::format("{:.7g}", v)); }
+double clean(float v) { return std::strtod(fmt::format("{:.7g}", v).c_str(), nullptr); }  // no throw on denormals
 
 class OnnxReader {
  public:
@@ -111,6 +120,7 @@ class OnnxReader {
 
   /// The chop node a value comes from; GraphError for a value nothing chop imported computes.
   std::string in(const onnx::NodeProto& n, int i) const {
+    if (i >= n.input_size()) unsupported(n, fmt::format("input {} is missing", i));
     auto it = value_.find(n.input(i));
     if (it == value_.end()) unsupported(n, fmt::format("input '{}' is a weight or comes from nowhere chop knows", n.input(i)));
     return it->second;
@@ -144,7 +154,7 @@ class OnnxReader {
     const auto& g = m_.graph();
     for (int j = after + 1; j < g.node_size(); ++j) {
       const auto& a = g.node(j);
-      if (a.op_type() != "Add" || a.input_size() != 2) continue;
+      if (a.op_type() != "Add" || a.input_size() != 2 || a.output_size() < 1) continue;
       int other = a.input(0) == value ? 1 : a.input(1) == value ? 0 : -1;
       if (other < 0) continue;
       auto it = init_.find(a.input(other));
@@ -159,6 +169,7 @@ class OnnxReader {
     CHOP_CHECK(n.domain().empty() || n.domain() == "ai.onnx", GraphError,
                "'{}': node '{}' is {} of domain '{}' (QONNX's Quant is written by chop export, not read back: "
                "import the float model)", path_, n.name(), op, n.domain());
+    if (n.output_size() < 1) unsupported(n, "a node without an output");
     Pending p;
     int64_t rank = -1;
     std::string x = n.input_size() > 0 ? in(n, 0) : "";
@@ -215,6 +226,7 @@ class OnnxReader {
       for (int i = 0; i < 4; ++i) {
         const torch::Tensor* t = weight(n, i + 1);
         if (!t) unsupported(n, "a batch norm without its parameters");
+        if (t->dim() != 1) unsupported(n, "a batch norm whose parameters are not vectors");
         imported_.tensors[p.name + "." + names[i]] = *t;
       }
       p.attrs.num_features = imported_.tensors.at(p.name + ".weight").size(0);

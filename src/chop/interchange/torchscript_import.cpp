@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/csrc/jit/frontend/error_report.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
@@ -14,6 +15,7 @@
 #include <map>
 #include <optional>
 
+#include "chop/support/crash_guard.h"
 #include "chop/support/error.h"
 
 namespace chop::interchange {
@@ -93,10 +95,14 @@ class Importer {
  private:
   [[noreturn]] void unsupported(jit::Node* n, const std::string& why) const {
     std::string where;
-    jit::SourceRange range = n->sourceRange();
-    if (auto original = range.findSourceRangeThatGenerated()) range = *original;  // the user's Python
-    if (auto flc = range.file_line_col())
-      where = fmt::format(" at {}:{}", std::get<0>(*flc), std::get<1>(*flc));
+    try {
+      jit::SourceRange range = n->sourceRange();
+      if (auto original = range.findSourceRangeThatGenerated()) range = *original;  // the user's Python
+      if (auto flc = range.file_line_col())
+        where = fmt::format(" at {}:{}", std::get<0>(*flc), std::get<1>(*flc));
+    } catch (const c10::Error&) {
+      // the archive's debug information (read lazily) is corrupt: no source line then
+    }
     std::string module = module_path(n);
     throw GraphError(fmt::format("'{}': {} ({}{}{})", path_, why, n->kind().toQualString(),
                                  module.empty() ? "" : " in module '" + module + "'", where));
@@ -458,15 +464,28 @@ Importer read_archive(const std::string& path) {
   CHOP_CHECK(std::filesystem::exists(path), DataError, "model file '{}' does not exist", path);
   jit::Module m;
   try {
+    CrashGuard guard(fmt::format("cannot read model file '{}'", path));
     m = torch::jit::load(path);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
+  } catch (const jit::ErrorReport&) {
+    // The TorchScript code in the archive does not compile. Its what() is not called: it reads the
+    // archive's debug information, and when that is corrupt too it throws from a noexcept function.
+    throw DataError(fmt::format("'{}' is not a TorchScript archive (torch.jit.trace / torch.jit.script, then .save): "
+                                "its code does not compile (a corrupt archive?)", path));
+  } catch (const std::exception& e) {  // c10::Error, std::bad_alloc ...
+    auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
     throw DataError(fmt::format("'{}' is not a TorchScript archive (torch.jit.trace / torch.jit.script, then .save): {}",
                                 path, what.substr(0, what.find('\n'))));
   }
   m.eval();
   Importer importer(m, path);
-  importer.run();
+  try {
+    importer.run();
+  } catch (const c10::Error& e) {  // a loadable but corrupt archive (its constants, its debug info)
+    std::string what = e.what_without_backtrace();
+    throw DataError(fmt::format("'{}': cannot read the TorchScript model (corrupt archive?): {}", path,
+                                what.substr(0, what.find('\n'))));
+  }
   return importer;
 }
 

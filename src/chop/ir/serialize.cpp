@@ -45,10 +45,23 @@ nlohmann::json precision_json(const Precision& p) {
   return j;
 }
 
+/// An integer as stored; a float (3e29 does not fit an int64_t) or anything else is malformed.
+int64_t integer(const nlohmann::json& v, const char* key) {
+  CHOP_CHECK(v.is_number_integer(), GraphError, "'{}' must be an integer, but got {}", key, v.dump());
+  return v.get<int64_t>();
+}
+
+std::vector<int64_t> integers(const nlohmann::json& v, const char* key) {
+  CHOP_CHECK(v.is_array(), GraphError, "'{}' must be a list of integers, but got {}", key, v.dump());
+  std::vector<int64_t> out;
+  for (const auto& x : v) out.push_back(integer(x, key));
+  return out;
+}
+
 Precision precision_from(const nlohmann::json& j) {
   Precision p;
   p.type = j.at("type").get<std::string>();
-  p.widths = j.at("precision").get<std::vector<int64_t>>();
+  p.widths = integers(j.at("precision"), "precision");
   if (j.contains("scaling")) {
     const auto& s = j.at("scaling");
     std::string kind = s.at("kind").get<std::string>();
@@ -59,7 +72,7 @@ Precision precision_from(const nlohmann::json& j) {
     p.scaling.power_of_two = s.at("power_of_two").get<bool>();
     p.scaling.per_channel = s.at("per_channel").get<bool>();
     p.scaling.auto_sign = s.at("auto_sign").get<bool>();
-    p.scaling.calibration_batches = s.at("calibration_batches").get<int64_t>();
+    p.scaling.calibration_batches = integer(s.at("calibration_batches"), "calibration_batches");
   }
   return p;
 }
@@ -118,7 +131,7 @@ Graph graph_from_json(const nlohmann::json& j) {
   try {
     CHOP_CHECK(j.is_object() && j.value("format", "") == "chop-graph", GraphError,
                "not a chop graph (missing \"format\": \"chop-graph\")");
-    Graph g(j.at("model").get<std::string>(), j.at("input_shape").get<Shape>());
+    Graph g(j.at("model").get<std::string>(), integers(j.at("input_shape"), "input_shape"));
     for (const auto& jn : j.at("nodes")) {
       where = "node '" + jn.at("name").get<std::string>() + "'";
       OpKind op = parse_op(jn.at("op").get<std::string>());

@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "chop/ir/serialize.h"
+#include "chop/support/crash_guard.h"
 #include "chop/support/error.h"
+#include "chop/support/files.h"
 
 namespace chop::runtime {
 namespace {
@@ -18,8 +21,9 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   CHOP_CHECK(fs::is_regular_file(path), DataError, "checkpoint '{}' is not a file", path);
   torch::serialize::InputArchive archive;
   try {
+    CrashGuard guard(fmt::format("cannot read checkpoint '{}'", path));
     archive.load_from(path);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception&) {  // c10::Error, or the TorchScript parser's ErrorReport
     throw DataError(fmt::format("checkpoint '{}' is not a readable chop checkpoint (corrupt or "
                                 "another format)", path));
   }
@@ -67,22 +71,15 @@ void copy_tensors(torch::serialize::InputArchive& archive, GraphModule& module,
 }  // namespace
 
 void save_checkpoint(const std::string& path, GraphModule& module) {
-  fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  fs::path tmp = target;
-  tmp += ".tmp";
   torch::serialize::OutputArchive archive;
   archive.write(kGraphKey, c10::IValue(ir::graph_to_json(module->graph()).dump()));
   for (const auto& p : module->named_parameters()) archive.write(p.key(), p.value().detach().cpu());
   for (const auto& b : module->named_buffers()) archive.write(b.key(), b.value().cpu(), true);
-  try {
-    archive.save_to(tmp.string());
-    fs::rename(tmp, target);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw DataError(fmt::format("cannot write checkpoint '{}': {}", path, e.what()));
-  }
+  // Serialized in memory, then written whole or not at all: LibTorch's file writer throws from its
+  // destructor when the disk fills (std::terminate), and could leave a truncated file.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
 }
 
 ir::Graph load_checkpoint_graph(const std::string& path) {

@@ -214,6 +214,7 @@ void Study::retry(const FrozenTrial& failed) {
   copy.user_attrs = failed.user_attrs;
   copy.system_attrs = failed.system_attrs;
   copy.system_attrs.erase("fail_reason");
+  copy.system_attrs.erase(kHeartbeatLostAttr);
   copy.system_attrs.erase(kSlotAttr);  // a retry is counted without a slot
   nlohmann::json history = nlohmann::json::array();
   auto it = failed.system_attrs.find("retry_history");

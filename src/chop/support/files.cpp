@@ -1,6 +1,8 @@
 // Files written whole or not at all.
 #include "chop/support/files.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,15 +22,22 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   // A name of its own per process and thread: several workers may write the same file.
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
                     std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  bool written = false;
   {
     std::ofstream out(tmp, std::ios::binary);
-    CHOP_CHECK(out, DataError, "cannot write '{}'", path);
-    out << text;
-    out.flush();
-    CHOP_CHECK(out, DataError, "cannot write '{}' (disk full?)", path);
+    if (out) {
+      out << text;
+      out.close();
+      written = static_cast<bool>(out);
+    }
   }
-  fs::rename(tmp, p, ec);
-  CHOP_CHECK(!ec, DataError, "cannot write '{}': {}", path, ec.message());
+  if (written) fs::rename(tmp, p, ec);
+  if (!written || ec) {
+    const std::string why = written ? ec.message() : std::strerror(errno);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);  // never a half-written file beside the old one
+    throw DataError(fmt::format("cannot write '{}': {}", path, why));
+  }
 }
 
 }  // namespace chop

@@ -64,7 +64,8 @@ void apply_toml(RunConfig& config, const nlohmann::ordered_json& toml,
     CHOP_CHECK(!is_table || is_key, ConfigError, "config: '{}' must be a table ([{}])", key, key);
     if (!is_key) {
       std::vector<std::string> known = keys;
-      known.insert(known.end(), tables.begin(), tables.end());
+      for (const auto& t : tables)
+        if (std::find(known.begin(), known.end(), t) == known.end()) known.push_back(t);
       throw ConfigError(
           "config: " + unknown_name_message("top-level key", key, known));
     }
@@ -92,22 +93,34 @@ const std::vector<std::string>& training_keys() {
 }
 
 void finalize(RunConfig& c) {
-  CHOP_CHECK(c.batch_size > 0, ConfigError, "batch_size must be positive, but got {}", c.batch_size);
-  CHOP_CHECK(c.learning_rate > 0, ConfigError, "learning_rate must be positive, but got {}",
+  // A value may come from the TOML or from its flag: the message names both.
+  auto key = [](const char* k) {
+    std::string flag = k;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return fmt::format("{} (--{})", k, flag);
+  };
+  CHOP_CHECK(c.batch_size > 0, ConfigError, "{} must be positive, but got {}", key("batch_size"), c.batch_size);
+  CHOP_CHECK(c.learning_rate > 0, ConfigError, "{} must be positive, but got {}", key("learning_rate"),
              c.learning_rate);
-  CHOP_CHECK(c.weight_decay >= 0, ConfigError, "weight_decay must be >= 0, but got {}",
+  CHOP_CHECK(c.weight_decay >= 0, ConfigError, "{} must be >= 0, but got {}", key("weight_decay"),
              c.weight_decay);
-  CHOP_CHECK(c.max_epochs >= 0, ConfigError, "max_epochs must be >= 0, but got {}", c.max_epochs);
-  CHOP_CHECK(c.num_samples >= 0, ConfigError, "num_samples must be >= 0, but got {}", c.num_samples);
-  CHOP_CHECK(c.val_fraction >= 0 && c.val_fraction < 1, ConfigError,
-             "val_fraction must be in [0, 1), but got {}", c.val_fraction);
-  CHOP_CHECK(c.seed >= 0, ConfigError, "seed must be >= 0, but got {}", c.seed);
+  CHOP_CHECK(c.max_epochs >= 0, ConfigError, "{} must be >= 0, but got {}", key("max_epochs"), c.max_epochs);
+  CHOP_CHECK(c.max_steps == -1 || c.max_steps > 0, ConfigError,
+             "{} must be positive (or -1: no limit), but got {}", key("max_steps"), c.max_steps);
+  CHOP_CHECK(c.early_stopping >= 0, ConfigError, "{} must be >= 0 (0: off), but got {}",
+             key("early_stopping"), c.early_stopping);
+  CHOP_CHECK(c.num_samples >= 0, ConfigError, "{} must be >= 0, but got {}", key("num_samples"), c.num_samples);
+  CHOP_CHECK(c.val_fraction >= 0 && c.val_fraction < 1, ConfigError, "{} must be in [0, 1), but got {}",
+             key("val_fraction"), c.val_fraction);
+  CHOP_CHECK(c.num_threads >= 1, ConfigError, "{} must be >= 1, but got {}", key("num_threads"),
+             c.num_threads);
+  CHOP_CHECK(c.seed >= 0, ConfigError, "{} must be >= 0, but got {}", key("seed"), c.seed);
   const std::vector<std::string> optimizers{"adam", "adamw", "sgd"};
   CHOP_CHECK(std::find(optimizers.begin(), optimizers.end(), c.training_optimizer) != optimizers.end(),
-             ConfigError, "training_optimizer must be one of {}, but got '{}'", join(optimizers),
+             ConfigError, "{} must be one of {}, but got '{}'", key("training_optimizer"), join(optimizers),
              c.training_optimizer);
   CHOP_CHECK(c.scheduler == "cosine" || c.scheduler == "none", ConfigError,
-             "scheduler must be cosine or none, but got '{}'", c.scheduler);
+             "{} must be cosine or none, but got '{}'", key("scheduler"), c.scheduler);
   CHOP_CHECK(c.task == "cls", ConfigError, "task must be cls (classification), but got '{}'", c.task);
   if (c.project.empty()) {
     std::time_t now = std::time(nullptr);

@@ -1,6 +1,7 @@
 // GridSampler: every combination of a discrete search space exactly once, then the study stops.
 #include "chop/search/samplers/grid_sampler.h"
 
+#include "chop/search/storage/storage.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
 #include "chop/support/option_reader.h"
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -66,22 +68,32 @@ void GridSampler::adopt_stored_space_locked(Study& study) {
 std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
   std::unique_lock<std::mutex> lock(mutex_);
   std::set<int64_t> held;
+  std::map<int64_t, int64_t> lost;  // point -> trials of it whose process died
   for (;;) {
     adopt_stored_space_locked(study);
     held.clear();
+    lost.clear();
     bool learning = false;  // a running trial is still revealing the space
+    bool running = false;
     for (const auto& t : study.storage().get_all_trials(study.study_id(), std::nullopt)) {
       auto it = t->system_attrs.find("grid_id");
       if (it == t->system_attrs.end()) continue;
-      held.insert(it->second.get<int64_t>());
+      const int64_t id = it->second.get<int64_t>();
+      if (t->state == TrialState::Fail && t->system_attrs.count(kHeartbeatLostAttr)) ++lost[id];
+      else held.insert(id);
       learning = learning || (!space_complete_ && t->state == TrialState::Running);
+      running = running || t->state == TrialState::Running;
     }
-    if (!learning) break;
+    // Every point held, some by running trials: one of those may yet die with its process and
+    // free its point, so the grid is not exhausted until they end (or their heartbeat stops).
+    const int64_t n = grid_size_locked();
+    const bool all_held = n >= 0 && static_cast<int64_t>(held.size()) >= n;
+    if (!learning && !(all_held && running && study.heartbeats_on())) break;
     // One trial at a time until the space is known: a second point could lie beyond a grid
     // smaller than the number of parallel trials. A dead worker's trial ends by heartbeat.
     lock.unlock();
     if (study.heartbeats_on()) study.fail_stale_trials();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(learning ? 20 : 100));
     lock.lock();
   }
   int64_t id = 0;
@@ -89,7 +101,11 @@ std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
   TrialClaim claim;
   const int64_t n = grid_size_locked();
   claim.exhausted = n >= 0 && id >= n;
-  claim.key = fmt::format("grid:{}", id);
+  // A point whose trials all died with their process is claimed again (key grid:<id>:<k> for the
+  // k-th attempt, so the claim stays atomic); a point whose objective failed is not.
+  auto attempts = lost.find(id);
+  claim.key = attempts == lost.end() ? fmt::format("grid:{}", id)
+                                     : fmt::format("grid:{}:{}", id, attempts->second);
   claim.system_attrs["grid_id"] = id;
   return claim;
 }

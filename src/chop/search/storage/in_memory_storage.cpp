@@ -117,6 +117,8 @@ std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id, double
     FrozenTrial& t = writable(slot->trial_id);
     t.state = TrialState::Fail;
     t.datetime_complete = Clock::now();
+    t.system_attrs["fail_reason"] = heartbeat_lost_reason(grace_seconds);
+    t.system_attrs[kHeartbeatLostAttr] = true;
     failed.push_back(t.trial_id);
   }
   return failed;

@@ -107,6 +107,20 @@ std::string to_text(const SqlValue& v) {
   return std::get<std::string>(v);
 }
 
+/// libpq's multi-line message ("...failed: Connection refused\n\tIs the server running...") as one line.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || c == '\t') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -115,8 +129,7 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 PGconn* connect(const std::string& url) {
   PGconn* conn = PQconnectdb(libpq_url(url).c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    const std::string msg = one_line(PQerrorMessage(conn));
     PQfinish(conn);
     throw SearchError(fmt::format("cannot connect to PostgreSQL at '{}': {}", url, msg));
   }
@@ -145,6 +158,13 @@ class PostgresConnection : public SqlConnection {
                             values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = PQresultStatus(res.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      // The server went away (stopped, restarted, network): SQLSTATE class 08 or 57P01-03
+      // (admin / crash shutdown, cannot connect now), or a dead socket.
+      const char* lost_state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+      const std::string lost_code = lost_state ? lost_state : "";
+      if (PQstatus(conn_) == CONNECTION_BAD || lost_code.rfind("08", 0) == 0 ||
+          lost_code == "57P01" || lost_code == "57P02" || lost_code == "57P03")
+        throw SqlConnectionLost(one_line(PQerrorMessage(conn_)));
       const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
       std::string msg = PQresultErrorMessage(res.get());
       while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -176,6 +196,15 @@ class PostgresConnection : public SqlConnection {
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
     PGresult* r = PQexec(conn_, "ROLLBACK");
     PQclear(r);
+  }
+  bool reconnect() noexcept override {
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) return false;
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    return true;
+  }
+  std::string where() const override {
+    return fmt::format("PostgreSQL at {}:{}/{}", PQhost(conn_), PQport(conn_), PQdb(conn_));
   }
   std::string now_sql() const override { return "LOCALTIMESTAMP"; }
   std::string now_minus_sql(double seconds) const override {

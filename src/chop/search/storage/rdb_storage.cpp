@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
+#include <iostream>
 #include <random>
 #include <thread>
 #include <type_traits>
@@ -147,6 +149,9 @@ auto RdbStorage::transact(bool write, Fn&& body) const {
         connection_->commit();
         return result;
       }
+    } catch (const SqlConnectionLost& e) {
+      connection_->rollback();
+      wait_for_connection(e.what());
     } catch (const SqlRetryableError& e) {
       connection_->rollback();
       CHOP_CHECK(attempt < kMaxRetries, SearchError,
@@ -158,6 +163,41 @@ auto RdbStorage::transact(bool write, Fn&& body) const {
       throw;
     }
   }
+}
+
+void RdbStorage::wait_for_connection(const std::string& why) const {
+  using Steady = std::chrono::steady_clock;
+  const auto start = Steady::now();
+  const double limit = reconnect_limit_seconds();
+  auto waited = [&] { return std::chrono::duration<double>(Steady::now() - start).count(); };
+  std::cerr << fmt::format("chop: lost the connection to {} ({}); reconnecting, for at most {:.0f} s\n",
+                           connection_->where(), why, limit);
+  double delay = 0.25, next_note = 30;
+  while (!connection_->reconnect()) {
+    CHOP_CHECK(waited() < limit, SearchError,
+               "lost the connection to {} and could not reconnect for {:.0f} s ({}); the study is "
+               "intact in the database: continue with --resume once it is back",
+               connection_->where(), limit, why);
+    if (waited() >= next_note) {
+      std::cerr << fmt::format("chop: still waiting for {} ({:.0f} s)\n", connection_->where(), waited());
+      next_note += 30;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(delay, std::max(0.0, limit - waited()))));
+    delay = std::min(delay * 2, 2.0);
+  }
+  reconnected_at_ = Steady::now();
+  std::cerr << fmt::format("chop: reconnected to {} after {:.1f} s\n", connection_->where(), waited());
+}
+
+double RdbStorage::reconnect_limit_seconds() {
+  if (const char* env = std::getenv("CHOP_STORAGE_RECONNECT_SECONDS")) {
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    CHOP_CHECK(end != env && *end == 0 && v >= 0, ConfigError,
+               "CHOP_STORAGE_RECONNECT_SECONDS must be a number of seconds >= 0, but is '{}'", env);
+    return v;
+  }
+  return 600;
 }
 
 RdbStorage::RdbStorage(std::unique_ptr<SqlConnection> connection)
@@ -478,8 +518,9 @@ bool RdbStorage::set_trial_state_values(int64_t trial_id, TrialState state,
 }
 
 void RdbStorage::set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) {
-  auto [stored, type] = encode_value(value);
+  const auto encoded = encode_value(value);  // (clang 14 lambdas cannot capture a structured binding)
   transact(true, [&] {
+    const auto& [stored, type] = encoded;
     check_writable(trial_id);
     connection_->query(
         "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
@@ -524,6 +565,14 @@ std::vector<int64_t> RdbStorage::fail_stale_trials(int64_t study_id, double grac
   CHOP_CHECK(grace_seconds >= 0, ConfigError, "`grace_seconds >= 0` must hold, but got {}",
              grace_seconds);
   const std::string now = format_datetime(Clock::now());
+  {
+    // Right after an outage every heartbeat looks stale: give the other processes one grace
+    // period to reconnect and beat again before judging them dead.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (reconnected_at_ && std::chrono::steady_clock::now() - *reconnected_at_ <
+                               std::chrono::duration<double>(grace_seconds))
+      return {};
+  }
   return transact(true, [&] {
     check_study(study_id);
     const SqlRows stale = connection_->query(
@@ -537,7 +586,11 @@ std::vector<int64_t> RdbStorage::fail_stale_trials(int64_t study_id, double grac
           "UPDATE trials SET state = 'FAIL', datetime_complete = ? WHERE trial_id = ? AND "
           "state = 'RUNNING' RETURNING trial_id",
           {now, r.as_int(0)});
-      if (!won.empty()) failed.push_back(r.as_int(0));
+      if (won.empty()) continue;
+      upsert_attr("trial_system_attributes", "trial_id", r.as_int(0), "fail_reason",
+                  heartbeat_lost_reason(grace_seconds));
+      upsert_attr("trial_system_attributes", "trial_id", r.as_int(0), kHeartbeatLostAttr, true);
+      failed.push_back(r.as_int(0));
     }
     return failed;
   });

@@ -4,8 +4,10 @@
 #include "chop/search/storage/sql_connection.h"
 #include "chop/search/storage/storage.h"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 namespace chop::search {
@@ -86,7 +88,14 @@ class RdbStorage : public Storage {
       const std::vector<int64_t>& trial_ids) const;
   const Distribution& parse_distribution(const std::string& json) const;
 
+  /// After SqlConnectionLost: reconnects with back-off (a message on stderr while waiting), at
+  /// most reconnect_limit_seconds(); SearchError after that.
+  void wait_for_connection(const std::string& why) const;
+  /// CHOP_STORAGE_RECONNECT_SECONDS, default 600.
+  static double reconnect_limit_seconds();
+
   std::unique_ptr<SqlConnection> connection_;
+  mutable std::optional<std::chrono::steady_clock::time_point> reconnected_at_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<int64_t, FrozenTrialPtr> finished_cache_;    // by trial id
   mutable std::unordered_map<std::string, Distribution> distribution_cache_;  // by JSON text

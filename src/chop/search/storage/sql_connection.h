@@ -36,6 +36,13 @@ class SqlRetryableError : public SearchError {
   using SearchError::SearchError;
 };
 
+/// Thrown by a connection whose link to the database server broke (server stopped or restarted,
+/// network down): RdbStorage reconnects with back-off and retries the whole transaction.
+class SqlConnectionLost : public SearchError {
+ public:
+  using SearchError::SearchError;
+};
+
 /// One database connection; not thread-safe (RdbStorage serializes calls with its mutex).
 /// SQL is written once with `?` placeholders; a backend rewrites them as it needs.
 class SqlConnection {
@@ -51,6 +58,10 @@ class SqlConnection {
   virtual void commit() = 0;
   /// Never throws (used while unwinding).
   virtual void rollback() noexcept = 0;
+  /// After SqlConnectionLost: one attempt to connect again; true when the connection works.
+  virtual bool reconnect() noexcept { return false; }
+  /// Where the connection goes, for messages ("PostgreSQL at host:port/db").
+  virtual std::string where() const = 0;
   /// SQL expression of the database clock as Optuna stores DATETIME ("YYYY-MM-DD HH:MM:SS.ffffff").
   virtual std::string now_sql() const = 0;
   /// SQL expression of the database clock `seconds` ago.

@@ -195,6 +195,7 @@ class SqliteConnection : public SqlConnection {
   void rollback() noexcept override {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
+  std::string where() const override { return "SQLite database '" + path_ + "'"; }
   std::string now_sql() const override { return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"; }
   std::string now_minus_sql(double seconds) const override {
     return fmt::format("strftime('%Y-%m-%d %H:%M:%f000', 'now', '-{:.6f} seconds')", seconds);

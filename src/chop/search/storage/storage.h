@@ -31,6 +31,15 @@ struct TrialRef {
 ///   alone, as in Optuna).
 /// Samplers are stateless between trials and read history through these calls, so several
 /// workers (threads, or processes sharing an RDB storage) can share one study without a master.
+/// System attr (true) of a trial failed by fail_stale_trials: its process died, the trial itself
+/// did not fail (the grid runs such a point again).
+inline constexpr const char* kHeartbeatLostAttr = "heartbeat_lost";
+/// fail_reason of such a trial.
+inline std::string heartbeat_lost_reason(double grace_seconds) {
+  return "no heartbeat for more than " + std::to_string(static_cast<int64_t>(grace_seconds + 0.5)) +
+         " s: the process running it died (killed, crashed or cut off from the storage)";
+}
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -87,7 +96,8 @@ class Storage {
   /// Records "this RUNNING trial is alive now" (the storage's clock). SearchError when finished.
   virtual void record_heartbeat(int64_t trial_id) = 0;
   /// Marks FAIL (completion time now) every RUNNING trial of the study whose last heartbeat is
-  /// older than `grace_seconds`, and returns their trial ids. Atomic per trial: when several
+  /// older than `grace_seconds`, with system attrs fail_reason (why, in words) and
+  /// kHeartbeatLostAttr = true, and returns their trial ids. Atomic per trial: when several
   /// workers call this at once, each stale trial is reported to exactly one of them.
   virtual std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_seconds) = 0;
 

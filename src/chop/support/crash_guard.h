@@ -1,0 +1,21 @@
+// CrashGuard: one clear line instead of a core dump when a library crashes on a corrupt file.
+#pragma once
+
+#include <string>
+
+namespace chop {
+
+/// While alive, SIGSEGV / SIGBUS / SIGFPE / SIGILL print "chop: error: <what>: the library crashed
+/// (a corrupt file?)" and exit 1. For calls into libraries known to crash on corrupt input instead
+/// of reporting it (LibTorch 1.13's torch::jit::load: tests/fuzz/known/README.md); everything
+/// else in chop reports bad input itself. Guards may nest; the outermost message is printed.
+/// In fuzzing builds (CHOP_FUZZING) it does nothing, so libFuzzer sees the crash.
+class CrashGuard {
+ public:
+  explicit CrashGuard(const std::string& what);
+  ~CrashGuard();
+  CrashGuard(const CrashGuard&) = delete;
+  CrashGuard& operator=(const CrashGuard&) = delete;
+};
+
+}  // namespace chop
