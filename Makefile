@@ -23,6 +23,7 @@ demo: setup $(BUILD)/CMakeCache.txt
 # Bug-finding build (docs/reliability.md): clang, AddressSanitizer + UBSan, libFuzzer coverage.
 ASAN_BUILD ?= build-asan
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= $(JOBS)
 $(ASAN_BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DCHOP_SANITIZE=ON -DCHOP_FUZZ=ON >/dev/null
@@ -35,9 +36,9 @@ test-asan: asan-build
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE no-asan
 
-# Each fuzz target for FUZZ_SECONDS from its committed corpus.
+# Each fuzz target for FUZZ_SECONDS from its committed corpus, FUZZ_JOBS at a time.
 fuzz: asan-build
-	@bash tests/fuzz/run.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -35,13 +35,16 @@ for sub in ("trials",):
 PY
 }
 
-# The whole run takes a few seconds: signals at spread-out moments hit setup, training, storage
-# writes and the report.
+# Signals at moments spread over a whole run's duration hit setup, training, storage writes and
+# the report (written last).
+t0=$(date +%s.%N)
 ok "$CHOP" search --config six.toml --data-path jsc.h5 --project whole
+T=$(echo "$t0 $(date +%s.%N)" | awk '{print $2 - $1}')
 check_outputs mase_output/whole/software/search_ckpts && pass || fail "a whole run's outputs do not parse"
 n=0
 for sig in INT TERM KILL; do
-  for delay in 0.3 1.2 2.5 4 6; do
+  for share in 0.1 0.35 0.6 0.8 0.9 0.97; do
+    delay=$(echo "$T $share" | awk '{printf "%.2f", $1 * $2}')
     n=$((n + 1))
     p=s$n
     "$CHOP" search --config six.toml --data-path jsc.h5 --project $p >stdout.txt 2>stderr.txt &

@@ -36,10 +36,5 @@ void run(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  try {
-    run(data, size);
-  } catch (const chop::Error&) {
-    // bad input: one clear chop::Error is the expected outcome
-  }
-  return 0;
+  return chop::fuzz::expect_clear_errors([&] { run(data, size); });
 }

@@ -10,7 +10,20 @@
 #include <fstream>
 #include <string>
 
+#include "chop/support/error.h"
+
 namespace chop::fuzz {
+
+/// Runs one input: a chop::Error (bad input, reported clearly) is the expected outcome and is
+/// swallowed; anything else escaping (a library's exception, std::bad_alloc) is a finding.
+template <typename Fn>
+int expect_clear_errors(Fn&& run) {
+  try {
+    run();
+  } catch (const chop::Error&) {
+  }
+  return 0;
+}
 
 /// /dev/shm/chop-fuzz-<pid>/ (or $TMPDIR's when /dev/shm is missing), created on first use.
 inline const std::string& scratch_dir() {

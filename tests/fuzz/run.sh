@@ -57,6 +57,9 @@ if [ "${FUZZ_KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi
 # header) returns NULL, which the library reports as an error, as it would without ASan; a huge
 # operator new in chop still fails (std::bad_alloc escapes the target: a finding).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:handle_abort=1}
+# chop turns a crash inside LibTorch's loader into one line (support/crash_guard.h): off here, so
+# libFuzzer sees every crash.
+export CHOP_NO_CRASH_GUARD=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 # upstream_crash LOG: the crash's first frame outside the sanitizer / libFuzzer runtime and the

@@ -6,16 +6,14 @@
 
 #include "chop/search/storage/storage_url.h"
 #include "chop/support/error.h"
+#include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string url(reinterpret_cast<const char*>(data), size);
-  try {
+  return chop::fuzz::expect_clear_errors([&] {
     const chop::search::StorageUrl parsed = chop::search::parse_storage_url(url);
     const bool in_memory = parsed.kind == chop::search::StorageKind::InMemory ||
                            (parsed.kind == chop::search::StorageKind::Sqlite && parsed.target == ":memory:");
     if (in_memory) (void)chop::search::make_storage(url);
-  } catch (const chop::Error&) {
-    // bad input: one clear chop::Error is the expected outcome
-  }
-  return 0;
+  });
 }

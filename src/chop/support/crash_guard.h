@@ -9,7 +9,8 @@ namespace chop {
 /// (a corrupt file?)" and exit 1. For calls into libraries known to crash on corrupt input instead
 /// of reporting it (LibTorch 1.13's torch::jit::load: tests/fuzz/known/README.md); everything
 /// else in chop reports bad input itself. Guards may nest; the outermost message is printed.
-/// In fuzzing builds (CHOP_FUZZING) it does nothing, so libFuzzer sees the crash.
+/// With CHOP_NO_CRASH_GUARD set in the environment it does nothing (tests/fuzz/run.sh sets it, so
+/// libFuzzer sees the crash; a core dump for debugging).
 class CrashGuard {
  public:
   explicit CrashGuard(const std::string& what);

@@ -327,6 +327,11 @@ TEST_P(StorageConformance, StaleHeartbeatsFailRunningTrials) {
   EXPECT_TRUE(s.fail_stale_trials(sid, 0.1).empty()) << "each stale trial is failed once";
   EXPECT_EQ(s.get_trial(beating.trial_id)->state, TrialState::Fail);
   EXPECT_TRUE(s.get_trial(beating.trial_id)->datetime_complete.has_value());
+  // Its reason is stored with it (Optuna reads both as system attrs).
+  EXPECT_EQ(s.get_trial(beating.trial_id)->system_attrs.at(kHeartbeatLostAttr), true);
+  EXPECT_EQ(s.get_trial(beating.trial_id)->system_attrs.at("fail_reason"),
+            "no heartbeat for more than 0 s: the process running it died (killed, crashed or cut "
+            "off from the storage)");
   EXPECT_EQ(s.get_trial(silent.trial_id)->state, TrialState::Running);
   EXPECT_EQ(s.get_trial(done.trial_id)->state, TrialState::Complete);
 }
@@ -383,6 +388,32 @@ TEST_P(StorageConformance, StudyRetriesStaleTrialsWithTheirParams) {
   EXPECT_EQ(snap->system_attrs.at("retry_history"), nlohmann::json::array({orphan.number}));
   observer.tell(retried, {0.75});
   EXPECT_EQ(observer.n_complete(), 2);
+}
+
+TEST_P(StorageConformance, GridRunsAPointAgainWhenItsWorkerDied) {
+  StudyOptions o = StudyOptions().with_name(name("g")).with_storage(storage_);
+  o.sampler = make_sampler("grid", 0);
+  o.sampler->set_search_space({{"x", Distribution::int_range(0, 2)}});
+  o.with_heartbeat(0.05, 0.3);
+  Study study(o);
+  // Point 0: its worker dies (the trial's heartbeat stops); point 1: its objective fails.
+  const TrialRef dead = storage_->create_trial_claiming(study.study_id(), {"grid:0"}, {{"grid_id", 0}}).value();
+  storage_->set_trial_param(dead.trial_id, "x", 0, Distribution::int_range(0, 2));
+  storage_->record_heartbeat(dead.trial_id);
+  Trial failing = study.ask();
+  EXPECT_EQ(failing.suggest_int("x", 0, 2), 1);
+  study.tell(failing, TrialState::Fail);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(study.fail_stale_trials(), std::vector<int64_t>{dead.number});
+  std::vector<int64_t> xs;
+  OptimizeOptions run;
+  run.n_trials = 10;
+  study.optimize([&](Trial& t) {
+    xs.push_back(t.suggest_int("x", 0, 2));
+    return std::vector<double>{0.0};
+  }, run);
+  EXPECT_EQ(xs, (std::vector<int64_t>{0, 2})) << "the dead worker's point again, the failed one not";
+  EXPECT_EQ(study.n_complete(), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStorages, StorageConformance,
