@@ -72,41 +72,51 @@ PY
   done
 done
 
-# Disk full mid-search: the project folder is a 16 MB tmpfs, filled up once the first trial's
-# checkpoint is there; the search stops with one clear line and the study stays intact; once
-# space returns, --resume finishes it.
-mkdir -p small
-if mount -t tmpfs -o size=16m tmpfs small 2>/dev/null; then
+# The disk fills, or the output folder becomes read-only, mid-search: the project folder is a
+# small tmpfs, filled up (or remounted read-only) once the first trial's checkpoint is there. The
+# search stops with one clear line, the study in storage stays intact, and once the disk is
+# usable again --resume finishes it.
+# storage_fault NAME SIZE BREAK REPAIR EXPECTED-ERROR
+storage_fault() {
+  local name=$1 size=$2 break_it=$3 repair=$4 want=$5
+  mkdir -p small
+  if ! mount -t tmpfs -o size="$size" tmpfs small 2>/dev/null; then
+    echo "faults.sh: cannot mount a tmpfs here (not root?): the $name case is skipped" >&2
+    return
+  fi
   "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project-dir small \
     --project full >stdout.txt 2>stderr.txt &
-  pid=$!
+  local pid=$!
   for _ in $(seq 600); do
     ls small/full/software/search_ckpts/trials/*.ckpt >/dev/null 2>&1 && break
     sleep 0.1
   done
-  dd if=/dev/zero of=small/filler bs=64k 2>/dev/null
+  eval "$break_it"
   wait $pid
-  rc=$?
-  [ $rc -ne 0 ] && pass || fail "a full disk: exit 0"
-  grep -q "No space left on device\|disk full\|database or disk is full" stderr.txt && pass ||
-    fail "a full disk: no clear error: $(tail -3 stderr.txt)"
-  [ "$(grep -c . stderr.txt)" -eq 1 ] && pass || fail "a full disk: not one error line: $(cat stderr.txt)"
-  python3 - small/full/software/search_ckpts/study.db <<'PY' && pass || fail "a full disk: the study is not intact"
+  local rc=$?
+  [ $rc -ne 0 ] && pass || fail "$name: exit 0"
+  grep -qE "$want" stderr.txt && pass || fail "$name: no clear error: $(tail -3 stderr.txt)"
+  [ "$(grep -c "error" stderr.txt)" -eq 1 ] && pass || fail "$name: not one error line: $(cat stderr.txt)"
+  eval "$repair"
+  python3 - small/full/software/search_ckpts/study.db <<'PY' && pass || fail "$name: the study is not intact"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
 assert c.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0] > 0
 PY
-  rm -f small/filler
   ok "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project-dir small \
     --project full --resume
-  check_outputs small/full/software/search_ckpts && pass || fail "a full disk: outputs after --resume broken"
-  python3 - small/full/software/search_ckpts/study.db <<'PY' && pass || fail "a full disk: --resume did not finish"
+  check_outputs small/full/software/search_ckpts && pass || fail "$name: outputs after --resume broken"
+  python3 - small/full/software/search_ckpts/study.db <<'PY' && pass || fail "$name: --resume did not finish"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 assert c.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0] == 20
 PY
   umount small
-else
-  echo "faults.sh: cannot mount a tmpfs here (not root?): the disk-full case is skipped" >&2
-fi
+}
+storage_fault "a full disk" 16m "dd if=/dev/zero of=small/filler bs=64k 2>/dev/null" "rm -f small/filler" \
+  "No space left on device|database or disk is full"
+# (Read-only: a read-only bind mount over the trials' folder; root may write anywhere else.)
+T=small/full/software/search_ckpts/trials
+storage_fault "a read-only folder" 64m "mount --bind $T $T && mount -o remount,bind,ro $T" "umount $T" \
+  "Read-only file system"

@@ -2,7 +2,7 @@
 # Soak and fault tests of shared studies (issue 13; docs/reliability.md). Loopback only; every
 # phase stops by itself (a time limit fails it).
 #   tests/soak/soak.sh BUILD_DIR [--trials N] [--quick] [--only sqlite|postgres|outage]
-# Phases (each a fresh study of a grid of N points, x = 0 .. N-1, a trial sleeps a little):
+# Phases (each a fresh study of a grid of N points, x = 0 .. N-1, a trial sleeps 0.3 s):
 #   sqlite    4 worker processes on one SQLite file; a driver kills a random worker with SIGKILL
 #             every 1-2 s and starts a new one in its place.
 #   postgres  8 workers on one PostgreSQL database, killed the same way.
@@ -38,7 +38,7 @@ done
 WORK=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 FAILED=0
-SLEEP_MS=150
+SLEEP_MS=300
 HEARTBEAT=0.5
 GRACE=3
 LIMIT=600  # seconds per phase
@@ -134,6 +134,11 @@ PY
     echo "soak [$name]: no worker reported a reconnect" >&2
     FAILED=1
   fi
+  if [ -n "$outage_at" ]; then
+    for said in "chop: lost the connection" "chop: reconnected"; do
+      grep -h "$said" "$WORK"/worker-*.log | head -1 | sed "s/^/soak [$name]: a worker said: /"
+    done
+  fi
   echo "soak [$name]: $workers workers, $N_STARTED started, $kills SIGKILLs, $outages outages survived, $reconnected reconnects; $counts; $elapsed s"
 }
 
@@ -148,7 +153,8 @@ if run postgres || run outage; then
   for phase in postgres outage; do
     run $phase || continue
     db="chop_soak_${phase}_$$"
-    "$PGBIN/psql" -q "$PG" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null || exit 1
+    PGOPTIONS=--client-min-messages=warning "$PGBIN/psql" -q "$PG" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+      -c "CREATE DATABASE $db" >/dev/null || exit 1
     url="${PG%/*}/$db"
     if [ $phase = postgres ]; then run_phase postgres "$url" soak 8 yes
     else run_phase outage "$url" soak 8 no 3; fi
