@@ -69,6 +69,7 @@ std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
   std::unique_lock<std::mutex> lock(mutex_);
   std::set<int64_t> held;
   std::map<int64_t, int64_t> lost;  // point -> trials of it whose process died
+  int64_t n = -1;                     // the grid's size, once known
   for (;;) {
     adopt_stored_space_locked(study);
     held.clear();
@@ -86,7 +87,7 @@ std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
     }
     // Every point held, some by running trials: one of those may yet die with its process and
     // free its point, so the grid is not exhausted until they end (or their heartbeat stops).
-    const int64_t n = grid_size_locked();
+    n = grid_size_locked();
     const bool all_held = n >= 0 && static_cast<int64_t>(held.size()) >= n;
     if (!learning && !(all_held && running && study.heartbeats_on())) break;
     // One trial at a time until the space is known: a second point could lie beyond a grid
@@ -99,7 +100,6 @@ std::optional<TrialClaim> GridSampler::next_claim(Study& study) {
   int64_t id = 0;
   while (held.count(id)) ++id;
   TrialClaim claim;
-  const int64_t n = grid_size_locked();
   claim.exhausted = n >= 0 && id >= n;
   // A point whose trials all died with their process is claimed again (key grid:<id>:<k> for the
   // k-th attempt, so the claim stays atomic); a point whose objective failed is not.

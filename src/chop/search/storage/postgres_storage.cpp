@@ -158,17 +158,14 @@ class PostgresConnection : public SqlConnection {
                             values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = PQresultStatus(res.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+      const std::string code = state ? state : "";
       // The server went away (stopped, restarted, network): SQLSTATE class 08 or 57P01-03
       // (admin / crash shutdown, cannot connect now), or a dead socket.
-      const char* lost_state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
-      const std::string lost_code = lost_state ? lost_state : "";
-      if (PQstatus(conn_) == CONNECTION_BAD || lost_code.rfind("08", 0) == 0 ||
-          lost_code == "57P01" || lost_code == "57P02" || lost_code == "57P03")
+      if (PQstatus(conn_) == CONNECTION_BAD || code.rfind("08", 0) == 0 || code == "57P01" ||
+          code == "57P02" || code == "57P03")
         throw SqlConnectionLost(one_line(PQerrorMessage(conn_)));
-      const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
-      std::string msg = PQresultErrorMessage(res.get());
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      const std::string code = state ? state : "";
+      const std::string msg = one_line(PQresultErrorMessage(res.get()));
       // Serialization failure, deadlock, or a unique key raced by another worker: retry.
       if (code == "40001" || code == "40P01" || code == "23505")
         throw SqlRetryableError(fmt::format("PostgreSQL conflict ({}): {}", code, msg));
@@ -267,7 +264,7 @@ void postgres_execute(const std::string& url, const std::string& sql) {
   PGconn* conn = connect(url);
   Result res(PQexec(conn, sql.c_str()));
   const ExecStatusType status = PQresultStatus(res.get());
-  std::string msg = PQresultErrorMessage(res.get());
+  const std::string msg = one_line(PQresultErrorMessage(res.get()));
   PQfinish(conn);
   CHOP_CHECK(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, SearchError,
              "PostgreSQL error on `{}`: {}", sql, msg);
