@@ -5,6 +5,8 @@
 CONFIGS="$(dirname "$CASE")/../../configs"
 ok "$CHOP" data synth jsc --out jsc.h5 --rows 3000 --seed 0
 sed 's/n_trials = 20/n_trials = 6/' "$CONFIGS/lab4_channel_tpe_synth.toml" > six.toml
+# (dedup = false: the space's 16 configurations would end the search before the disk fills.)
+sed 's/n_trials = 20/n_trials = 200\ndedup = false/' "$CONFIGS/lab4_channel_tpe_synth.toml" > long.toml
 
 # check_outputs DIR: every file present parses; no temporary file is left by a clean stop.
 check_outputs() {
@@ -84,7 +86,7 @@ storage_fault() {
     echo "faults.sh: cannot mount a tmpfs here (not root?): the $name case is skipped" >&2
     return
   fi
-  "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project-dir small \
+  "$CHOP" search --config long.toml --data-path jsc.h5 --project-dir small \
     --project full >stdout.txt 2>stderr.txt &
   local pid=$!
   for _ in $(seq 600); do
@@ -104,13 +106,14 @@ c = sqlite3.connect(sys.argv[1])
 assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
 assert c.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0] > 0
 PY
-  ok "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project-dir small \
+  ok "$CHOP" search --config long.toml --data-path jsc.h5 --project-dir small \
     --project full --resume
   check_outputs small/full/software/search_ckpts && pass || fail "$name: outputs after --resume broken"
   python3 - small/full/software/search_ckpts/study.db <<'PY' && pass || fail "$name: --resume did not finish"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-assert c.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0] == 20
+n = c.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+assert n == 200, (n, c.execute("select state, count(*) from trials group by state").fetchall())
 PY
   umount small
 }

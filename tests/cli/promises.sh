@@ -16,7 +16,8 @@ PY
 
 # Behaviour unchanged by the refactors of issue 11: the lab 4 grid (above) and TPE configs give
 # the trials, parameters, values and metrics chop gave before them (fixture recorded with commit
-# bdb0670, same commands; lab 3's is checked in quantize.sh).
+# bdb0670, same commands; TPE's again when proposals became distinct, issue 14: its 16
+# configurations once each; lab 3's is checked in quantize.sh).
 ok "$CHOP" search --config "$CONFIGS/lab4_channel_tpe_synth.toml" --data-path jsc.h5 --project tpe4
 python3 - "$(dirname "$CASE")/fixtures/lab4_trials.json" <<'PY' && pass || fail "lab 4 trials changed"
 import json, math, sys
@@ -37,10 +38,11 @@ PY
 ok "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --max-epochs 1 --project lab3
 ok "$CHOP" search --config "$CONFIGS/lab3_quantize_bruteforce_synth.toml" --data-path jsc.h5 \
   --load mase_output/lab3/software/training_ckpts/best.ckpt --project bf
-has "the grid's 18 points are all evaluated (n_trials = 20): the search is complete"
+has "all 18 configurations of the search space are evaluated (n_trials = 20): the search is complete"
 
 # Stopped by a signal mid-search: one line saying how far, exit 128 + signal, outputs whole.
-sed 's/n_trials = 20/n_trials = 2000/' "$CONFIGS/lab4_channel_tpe_synth.toml" > long.toml
+# (dedup = false: the space's 16 configurations would end the search first.)
+sed 's/n_trials = 20/n_trials = 2000\ndedup = false/' "$CONFIGS/lab4_channel_tpe_synth.toml" > long.toml
 for sig in INT TERM; do
   "$CHOP" search --config long.toml --data-path jsc.h5 --project sig$sig >stdout.txt 2>stderr.txt &
   pid=$!

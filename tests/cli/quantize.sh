@@ -7,8 +7,9 @@ ok "$CHOP" data synth jsc --out jsc.h5 --rows 6000 --seed 0
 ok "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --max-epochs 3 --learning-rate 0.01 --project lab3
 CKPT=mase_output/lab3/software/training_ckpts/best.ckpt
 
-# Lab 3 (frac widths "NA": MASE's width // 2): the same 20 trials, parameters and values as
-# chop gave before scaling existed (fixture recorded with commit fbc2f2d, same commands).
+# Lab 3 (frac widths "NA": MASE's width // 2): the same trials, parameters and values as chop
+# gave before (fixture recorded with commit fbc2f2d before scaling existed, and again when
+# proposals became distinct, issue 14: the 18 configurations once each, same commands).
 ok "$CHOP" search --config "$CONFIGS/lab3_quantize_tpe_synth.toml" --data-path jsc.h5 --load "$CKPT" --project tpe
 python3 - "$FIXTURES/lab3_tpe_trials.json" <<'PY' && pass || fail "lab 3 TPE trials changed"
 import json, sys

@@ -23,15 +23,27 @@ done
 ok "$CHOP" test jsc-tiny jsc --data-path jsc.h5 --load mase_output/bf/software/search_ckpts/best.ckpt --project bf
 has "accuracy"
 
-# Lab 3 TPE, twice with the same seed: identical trials.
+# Lab 3 TPE, twice with the same seed: identical trials; each of the 18 configurations once (distinct
+# proposals), then the search says the space is exhausted.
 ok "$CHOP" search --config "$CONFIGS/lab3_quantize_tpe_synth.toml" --data-path jsc.h5 --load "$CKPT" --project tpe1
 ok "$CHOP" search --config "$CONFIGS/lab3_quantize_tpe_synth.toml" --data-path jsc.h5 --load "$CKPT" --project tpe2
-python3 - <<'PY' && pass || fail "same config and seed gave different trials"
+has "all 18 configurations of the search space are evaluated (n_trials = 20): the search is complete"
+python3 - <<'PY' && pass || fail "same config and seed gave different trials, or a configuration twice"
 import json
 a = json.load(open("mase_output/tpe1/software/search_ckpts/log.json"))
 b = json.load(open("mase_output/tpe2/software/search_ckpts/log.json"))
 strip = lambda log: [(t["number"], t["params"], t["values"]) for t in log]
-assert len(a) == 20 and strip(a) == strip(b)
+assert len(a) == 18 and strip(a) == strip(b)
+assert len({json.dumps(t["params"], sort_keys=True) for t in a}) == 18
+PY
+# dedup = false: Optuna's behaviour, n_trials trials, repeats trained again.
+sed 's/n_trials = 20/n_trials = 20\ndedup = false/' "$CONFIGS/lab3_quantize_tpe_synth.toml" > repeats.toml
+ok "$CHOP" search --config repeats.toml --data-path jsc.h5 --load "$CKPT" --project tpe3
+python3 - <<'PY' && pass || fail "dedup = false did not run 20 trials"
+import json
+log = json.load(open("mase_output/tpe3/software/search_ckpts/log.json"))
+assert len(log) == 20 and all("dedup_of" not in t for t in log), len(log)
+assert len({json.dumps(t["params"], sort_keys=True) for t in log}) < 20
 PY
 
 # Lab 4: uniform multiplier grid and per-layer TPE (widths propagate; no parent needed).

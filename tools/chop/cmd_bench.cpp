@@ -1,6 +1,7 @@
 // `chop bench sampler`: sampler overhead and search progress without training.
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -27,8 +28,26 @@ void add_bench_command(CLI::App& app) {
   sampler->add_option("--space", a->space, "synthetic8 (1 or 2 objectives) or zdt1 (2 objectives)")
       ->capture_default_str();
   sampler->add_option("--table", *table, "Lookup-table CSV to replay (last K columns: objectives)");
-  sampler->callback([a, table, sampler_options] {
+  auto directions = std::make_shared<std::string>();
+  sampler->add_option("--directions", *directions,
+                      "Direction of each objective, comma-separated, e.g. maximize,minimize for a table of "
+                      "accuracy and size (default: minimize every objective)");
+  auto dedup = std::make_shared<std::string>();
+  sampler->add_option("--dedup", *dedup,
+                      "true: distinct proposals, repeats reuse their result (default for --table, as chop "
+                      "search); false: Optuna's behaviour (default for the synthetic spaces)")
+      ->check(CLI::IsMember({"true", "false"}));
+  sampler->callback([a, table, sampler_options, directions, dedup] {
     if (!table->empty()) a->table_path = *table;
+    if (!dedup->empty()) a->dedup = *dedup == "true";
+    std::stringstream list(*directions);
+    for (std::string d; std::getline(list, d, ',');) {
+      try {
+        a->directions.push_back(search::parse_direction(d));
+      } catch (const ConfigError& e) {
+        throw ConfigError(fmt::format("--directions: {}", e.what()));
+      }
+    }
     if (!sampler_options->empty()) {
       try {
         a->sampler_options = nlohmann::json::parse(*sampler_options);

@@ -128,10 +128,10 @@ void add_search_command(CLI::App& app) {
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
     for (const auto& path : outcome.exports) std::cout << "exported: " << path << "\n";
     std::cout << "report: " << report_path << "\n";
-    if (outcome.grid_points >= 0 && !outcome.interrupted && outcome.n_complete < outcome.n_trials &&
-        outcome.n_complete >= outcome.grid_points)
-      std::cout << fmt::format("the grid's {} points are all evaluated (n_trials = {}): the search is complete\n",
-                               outcome.grid_points, outcome.n_trials);
+    if (outcome.space_size >= 0 && !outcome.interrupted)
+      std::cout << fmt::format("all {} configurations of the search space are evaluated (n_trials = {}): "
+                               "the search is complete\n",
+                               outcome.space_size, outcome.n_trials);
     if (outcome.interrupted && g_signal != 0) {
       std::cout.flush();
       std::cerr << fmt::format("search: stopped after {} of {} trials; continue with --resume\n",

@@ -28,7 +28,11 @@ struct SearchSetup {
   bool sum_scaled_metrics = false;          ///< false: one objective per metric
   std::string direction = "maximize";       ///< of the summed objective
   int64_t seed = -1;                        ///< -1: the run's --seed
-  bool dedup = false;
+  /// true (default, unlike MASE / Optuna): a repeated configuration reuses the stored result and,
+  /// in a fully discrete space (every chop space), samplers propose only unseen configurations, so
+  /// n_trials counts distinct evaluations and an exhausted space ends the search. false: Optuna's
+  /// behaviour (repeats are trained again).
+  bool dedup = true;
   bool keep_trial_ckpts = false;            ///< keep every trial's checkpoint, not only the best
 };
 

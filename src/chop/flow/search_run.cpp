@@ -18,7 +18,6 @@
 #include "chop/flow/trial_runner.h"
 #include "chop/interchange/onnx_export.h"
 #include "chop/runtime/checkpoint.h"
-#include "chop/search/samplers/grid_sampler.h"
 #include "chop/search/storage/storage_url.h"
 #include "chop/search/study.h"
 #include "chop/support/error.h"
@@ -148,7 +147,7 @@ Search setup(const SearchRunOptions& o) {
   for (const auto& objective : cfg.objectives())
     so.directions.push_back(objective.maximize ? search::StudyDirection::Maximize : search::StudyDirection::Minimize);
   so.sampler = search::make_sampler(cfg.setup.sampler, s.runner->seed(), cfg.setup.sampler_options);
-  so.sampler->set_search_space(s.runner->space().distributions());
+  so.search_space = s.runner->space().distributions();
   so.pruner = search::make_pruner(cfg.setup.pruner, cfg.setup.pruner_options);
   so.dedup = cfg.setup.dedup;
   s.storage_url = o.storage_url.empty() ? "sqlite:///" + s.out_dir + "/study.db" : o.storage_url;
@@ -254,7 +253,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   outcome.out_dir = s.out_dir;
   outcome.n_complete = s.study->n_complete();
   outcome.n_trials = o.search.setup.n_trials > 0 ? o.search.setup.n_trials : 0;
-  if (auto* grid = dynamic_cast<search::GridSampler*>(&s.study->sampler())) outcome.grid_points = grid->grid_size();
+  if (s.study->exhausted()) outcome.space_size = s.study->space_size();
   outcome.interrupted = g_stop_requested && (outcome.n_trials == 0 || outcome.n_complete < outcome.n_trials);
   if (!o.worker) outcome.results = write_outputs(s, o, /*final=*/true, &outcome);
   return outcome;

@@ -39,7 +39,9 @@ struct SearchOutcome {
   std::vector<std::string> exports;  ///< [search] export: best.onnx, best.qonnx.onnx
   int64_t n_complete = 0;    ///< COMPLETE trials in the study
   int64_t n_trials = 0;      ///< the study's target (0: none, a timeout only)
-  int64_t grid_points = -1;  ///< a grid's number of points (-1: not a grid)
+  /// The search space's number of configurations when the search stopped because every one was
+  /// evaluated (a grid, or distinct proposals); -1 otherwise.
+  int64_t space_size = -1;
   bool interrupted = false;  ///< request_search_stop() ended it before its target
 };
 

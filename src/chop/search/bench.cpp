@@ -148,18 +148,25 @@ nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
   std::optional<LookupTable> table;
   if (table_path) table = read_lookup_table(*table_path, n_objectives);
 
+  std::vector<StudyDirection> directions = bench.directions;
+  if (directions.empty()) directions.assign(static_cast<size_t>(n_objectives), StudyDirection::Minimize);
+  CHOP_CHECK(static_cast<int64_t>(directions.size()) == n_objectives, ConfigError,
+             "--directions gives {} direction(s) for {} objective(s)", directions.size(), n_objectives);
+
   StudyOptions options;
   options.name = "bench";
-  options.directions.assign(static_cast<size_t>(n_objectives), StudyDirection::Minimize);
+  options.directions = directions;
   options.sampler = make_sampler(bench.sampler, bench.seed, bench.sampler_options);
-  Study study(options);
-
+  options.dedup = bench.dedup.value_or(table.has_value());
   std::vector<Distribution> table_dists;
   if (table)
-    for (const auto& ch : table->choices) {
-      std::vector<ParamValue> values(ch.begin(), ch.end());
+    for (size_t c = 0; c < table->choices.size(); ++c) {
+      std::vector<ParamValue> values(table->choices[c].begin(), table->choices[c].end());
       table_dists.push_back(Distribution::categorical(values));
+      options.search_space.emplace(table->param_names[c], table_dists.back());
     }
+  Study study(options);
+
   const Distribution cat = Distribution::categorical({int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}});
   auto objective = [&](Trial& trial) -> std::vector<double> {
     if (table) {
@@ -185,13 +192,29 @@ nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
   std::vector<double> best_curve;
   std::vector<double> front;  // 2-D non-dominated points so far
   std::vector<double> reference = zdt1 ? std::vector<double>{1.1, 1.1} : std::vector<double>{10.0, 10.0};
+  std::optional<double> table_front_hv, table_optimum;
   if (table && n_objectives == 2) {
-    reference = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
-    for (const auto& [k, v] : table->values)
-      for (int j = 0; j < 2; ++j) reference[static_cast<size_t>(j)] = std::max(reference[static_cast<size_t>(j)], v[static_cast<size_t>(j)]);
-    for (auto& r : reference) r += 1e-9 + 0.1 * std::abs(r);
+    std::vector<double> all, lo(2, std::numeric_limits<double>::infinity());
+    reference.assign(2, -std::numeric_limits<double>::infinity());
+    for (const auto& [k, v] : table->values) {
+      const auto l = to_losses(v, directions);
+      all.insert(all.end(), l.begin(), l.end());
+      for (size_t j = 0; j < 2; ++j) {
+        reference[j] = std::max(reference[j], l[j]);
+        lo[j] = std::min(lo[j], l[j]);
+      }
+    }
+    for (size_t j = 0; j < 2; ++j) reference[j] += 1e-9 + 0.1 * (reference[j] - lo[j]);
+    table_front_hv = hypervolume(all, 2, reference);
   }
-  double best = std::numeric_limits<double>::infinity();
+  if (table && n_objectives == 1) {
+    for (const auto& [k, v] : table->values)
+      table_optimum = !table_optimum ? v[0]
+                      : directions[0] == StudyDirection::Maximize ? std::max(*table_optimum, v[0])
+                                                                  : std::min(*table_optimum, v[0]);
+  }
+  const bool maximize = n_objectives == 1 && directions[0] == StudyDirection::Maximize;
+  double best = maximize ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   const auto t0 = std::chrono::steady_clock::now();
   double timed = 0.0;
   for (int64_t i = 0; i < n_trials; ++i) {
@@ -209,9 +232,10 @@ nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
     trial_ms.push_back(ms);
     if (done->state == TrialState::Complete) {
       if (n_objectives == 1) {
-        best = std::min(best, done->values[0]);
+        best = maximize ? std::max(best, done->values[0]) : std::min(best, done->values[0]);
       } else {
-        front.insert(front.end(), done->values.begin(), done->values.end());
+        const auto l = to_losses(done->values, directions);
+        front.insert(front.end(), l.begin(), l.end());
         const auto ranks = non_domination_ranks(front, 2);
         std::vector<double> kept;
         for (size_t p = 0; p < ranks.size(); ++p)
@@ -235,6 +259,11 @@ nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
   if (!bench.sampler_options.empty()) out["sampler_options"] = bench.sampler_options;
   out["n_trials"] = static_cast<int64_t>(trial_ms.size());
   out["n_objectives"] = n_objectives;
+  nlohmann::json dirs = nlohmann::json::array();
+  for (auto d : directions) dirs.push_back(d == StudyDirection::Maximize ? "maximize" : "minimize");
+  out["directions"] = dirs;
+  out["dedup"] = options.dedup;
+  out["exhausted"] = study.exhausted();
   out["seed"] = bench.seed;
   out["space"] = table_path ? *table_path : bench.space;
   out["total_seconds"] = total;
@@ -244,8 +273,9 @@ nlohmann::json run_sampler_bench(const SamplerBenchOptions& bench) {
                          {"501-N", mean_ms(500, trial_ms.size())},
                          {"all", mean_ms(0, trial_ms.size())}};
   if (n_objectives == 2) out["reference"] = reference;
-  if (zdt1) {
-    const double truth = zdt1_true_hypervolume(reference[0], reference[1]);
+  if (table_optimum) out["optimum"] = *table_optimum;
+  if (zdt1 || table_front_hv) {
+    const double truth = zdt1 ? zdt1_true_hypervolume(reference[0], reference[1]) : *table_front_hv;
     out["true_front_hypervolume"] = truth;
     out["hypervolume_ratio"] = best_curve.empty() || !std::isfinite(best_curve.back()) ? 0.0 : best_curve.back() / truth;
   }

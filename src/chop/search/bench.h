@@ -1,6 +1,8 @@
 // Sampler benchmark: sampler overhead and search progress on a synthetic space or a lookup table.
 #pragma once
 
+#include "chop/search/frozen_trial.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -20,8 +22,8 @@ struct LookupTable {
 };
 
 /// Reads a CSV with a header: one column per parameter (each a categorical over its distinct
-/// values, numbers sorted numerically), then the last `n_objectives` columns are objective values
-/// (all minimized). DataError on a missing file or a malformed row.
+/// values, numbers sorted numerically), then the last `n_objectives` columns are objective values.
+/// DataError on a missing file or a malformed row.
 LookupTable read_lookup_table(const std::string& path, int64_t n_objectives);
 
 /// What `run_sampler_bench` runs.
@@ -36,13 +38,21 @@ struct SamplerBenchOptions {
   /// "zdt1": Zitzler-Deb-Thiele's ZDT1, 30 floats in [0, 1], 2 objectives.
   std::string space = "synthetic8";
   std::optional<std::string> table_path;  ///< replay this lookup table instead of `space`
+  /// One per objective; empty: minimize every objective.
+  std::vector<StudyDirection> directions;
+  /// The study's dedup (distinct proposals, reused repeats); nullopt: on for a lookup table (a
+  /// fully discrete space, as chop search), off for the synthetic spaces.
+  std::optional<bool> dedup;
 };
 
-/// Runs a sampler on one thread. Returns {"sampler", "n_trials", "n_objectives", "seed",
-/// "space", "total_seconds", "ms_per_trial": {"1-100", "101-500", "501-N", "all"}, "best"} where
-/// "best" is the best value after each trial (single objective) or the hypervolume of the front
-/// so far (two objectives; reference point in "reference"; for zdt1 also "true_front_hypervolume"
-/// and "hypervolume_ratio"). Timing covers ask, objective and tell.
+/// Runs a sampler on one thread. Returns {"sampler", "n_trials", "n_objectives", "directions",
+/// "dedup", "exhausted", "seed", "space", "total_seconds", "ms_per_trial": {"1-100", "101-500",
+/// "501-N", "all"}, "best"} where "best" is the best value after each trial (single objective, in
+/// its direction; a table also gives its "optimum") or the hypervolume of the front so far (two
+/// objectives, in loss space: maximized objectives negated; reference point in "reference": for
+/// a table the worst loss plus a tenth of the table's range per objective; zdt1 and tables also
+/// give "true_front_hypervolume" and the final "hypervolume_ratio"). Timing covers ask,
+/// objective and tell.
 nlohmann::json run_sampler_bench(const SamplerBenchOptions& options);
 
 }  // namespace chop::search

@@ -34,6 +34,11 @@ Study::Study(StudyOptions options) : options_(std::move(options)) {
              options_.heartbeat_interval_seconds, options_.grace_period_seconds);
   CHOP_CHECK(options_.max_retry >= 0, ConfigError, "`max_retry >= 0` must hold, but got {}",
              options_.max_retry);
+  if (!options_.search_space.empty()) {
+    sampler_->set_search_space(options_.search_space);
+    space_size_ = search::space_size(options_.search_space);
+    distinct_ = options_.dedup && space_size_ > 0;
+  }
   bool exists = false;
   for (const auto& n : storage_->get_all_study_names()) exists = exists || n == options_.name;
   if (!exists) {
@@ -121,13 +126,28 @@ SlotState total_slot(const std::vector<FrozenTrialPtr>& trials, int64_t total) {
 std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
   std::unique_lock<std::mutex> lock(ask_mutex_, std::defer_lock);
   std::optional<TrialRef> created;
+  std::set<std::string> seen;
+  bool resumed = false, claimed = false;
   while (!created) {
     if (heartbeats_on()) fail_stale_trials();
     lock.lock();
     created = storage_->pop_waiting_trial(study_id_);
+    resumed = created.has_value();
     if (created) break;
     std::vector<std::string> keys;
     std::map<std::string, nlohmann::json> attrs;
+    if (distinct_) {
+      bool unfinished = false;
+      seen = seen_configs_locked(unfinished);
+      if (static_cast<int64_t>(seen.size()) >= space_size_) {
+        // A running trial (of a dead worker, perhaps) may still fail and free its configuration.
+        if (!unfinished) exhausted_ = true;
+        if (!unfinished || stop_ || std::chrono::steady_clock::now() >= wait_deadline_) return std::nullopt;
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+    }
     if (study_total) {
       const SlotState slot = total_slot(storage_->get_all_trials(study_id_, std::nullopt), *study_total);
       if (slot.reached ||
@@ -142,7 +162,11 @@ std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
       attrs[kSlotAttr] = slot.value;
     }
     if (std::optional<TrialClaim> claim = sampler_->next_claim(*this)) {
-      if (claim->exhausted) return std::nullopt;
+      if (claim->exhausted) {
+        exhausted_ = true;
+        return std::nullopt;
+      }
+      claimed = true;
       keys.push_back(claim->key);
       attrs.insert(claim->system_attrs.begin(), claim->system_attrs.end());
     }
@@ -157,7 +181,75 @@ std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
   SearchSpace space = sampler_->infer_relative_search_space(*this, *snap);
   std::map<std::string, double> relative;
   if (!space.empty()) relative = sampler_->sample_relative(*this, *snap, space);
+  if (distinct_ && !resumed) {
+    // The whole configuration now, stored at once, so that other trials see it as taken. A
+    // grid's claimed point is distinct by construction.
+    const Params draft = claimed ? distinct_proposal(*snap, relative, space, {})
+                                 : distinct_proposal(*snap, relative, space, seen);
+    for (const auto& [name, v] : draft)
+      storage_->set_trial_param(ref.trial_id, name, v, options_.search_space.at(name));
+    snap = storage_->get_trial(ref.trial_id);
+    return Trial(*this, ref, {}, {}, snap.get());
+  }
   return Trial(*this, ref, std::move(relative), std::move(space), snap.get());
+}
+
+std::string Study::space_key(const std::map<std::string, double>& params) const {
+  std::map<std::string, double> in_space;
+  for (const auto& [name, v] : params)
+    if (options_.search_space.count(name)) in_space.emplace(name, v);
+  return params_key(in_space);
+}
+
+std::set<std::string> Study::seen_configs_locked(bool& unfinished) {
+  std::set<std::string> seen;
+  unfinished = false;
+  for (const auto& t : storage_->get_all_trials(study_id_, std::nullopt)) {
+    auto cached = finished_keys_.find(t->number);
+    if (cached != finished_keys_.end()) {
+      if (cached->second) seen.insert(*cached->second);
+      continue;
+    }
+    switch (t->state) {
+      case TrialState::Complete:
+      case TrialState::Pruned:
+        finished_keys_[t->number] = space_key(t->params);
+        seen.insert(*finished_keys_[t->number]);
+        break;
+      case TrialState::Fail:
+        finished_keys_[t->number] = std::nullopt;  // a failed configuration may be tried again
+        break;
+      case TrialState::Running:
+      case TrialState::Waiting:
+        if (!t->params.empty()) seen.insert(space_key(t->params));
+        unfinished = true;
+        break;
+    }
+  }
+  return seen;
+}
+
+Params Study::distinct_proposal(const FrozenTrial& snap, const std::map<std::string, double>& relative,
+                                const SearchSpace& relative_space, const std::set<std::string>& seen) {
+  Params draft;
+  for (const auto& [name, d] : options_.search_space) {
+    auto r = relative.find(name);
+    auto rs = relative_space.find(name);
+    if (d.single())
+      draft[name] = d.internal_at(0);
+    else if (r != relative.end() && rs != relative_space.end() && rs->second == d)
+      draft[name] = r->second;
+    else
+      draft[name] = sampler_->sample_independent(*this, snap, name, d);
+    CHOP_ASSERT(d.contains(draft[name]), "sampler '{}' proposed {} outside {} for '{}'",
+                sampler_->name(), draft[name], d.to_string(), name);
+  }
+  const SeenPredicate is_seen = [&](const Params& p) { return seen.count(params_key(p)) > 0; };
+  if (auto other = sampler_->propose_unseen(*this, snap, options_.search_space, draft, is_seen)) {
+    CHOP_ASSERT(!is_seen(*other), "sampler '{}' proposed a seen configuration as unseen", sampler_->name());
+    return *other;
+  }
+  return draft;  // another worker took the last one meanwhile: dedup reuses its result
 }
 
 void Study::start_heartbeat(int64_t trial_id) {
@@ -229,7 +321,8 @@ void Study::retry(const FrozenTrial& failed) {
 Trial Study::ask() {
   auto trial = try_ask();
   CHOP_CHECK(trial.has_value(), SearchError,
-             "sampler '{}' has no configuration left (the grid is exhausted)", sampler_->name());
+             "sampler '{}' has no configuration left (every configuration of the space is evaluated)",
+             sampler_->name());
   return std::move(*trial);
 }
 

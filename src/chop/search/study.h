@@ -29,8 +29,16 @@ struct StudyOptions {
   std::shared_ptr<Storage> storage;   ///< null: a fresh InMemoryStorage
   bool load_if_exists = false;        ///< reuse a study of this name in `storage`
   /// In discrete spaces, reuse the values of an identical COMPLETE trial instead of calling the
-  /// objective (the new trial gets user attr "dedup_of" = the earlier trial's number).
+  /// objective (the new trial gets user attr "dedup_of" = the earlier trial's number). With a
+  /// fully discrete `search_space`, also distinct proposals: each new trial's configuration is
+  /// drawn whole when it is asked (stored as its params at once) and is one no COMPLETE, PRUNED,
+  /// RUNNING or WAITING trial has (Sampler::propose_unseen); once every configuration has such a
+  /// trial the study is exhausted (try_ask returns nullopt, exhausted() is true; while some of
+  /// those trials still run, try_ask waits, since one may fail and free its configuration).
   bool dedup = false;
+  /// The whole search space, when known before the first trial (chop search knows it): given to
+  /// the sampler (Sampler::set_search_space) and used by dedup's distinct proposals.
+  SearchSpace search_space;
   /// Direction of the intermediate values pruners compare; default: directions[0].
   std::optional<StudyDirection> pruning_direction;
   /// Seconds between heartbeats of this study's RUNNING trials (a background thread); 0: off.
@@ -49,6 +57,7 @@ struct StudyOptions {
   StudyOptions& with_pruner(std::shared_ptr<Pruner> v) { pruner = std::move(v); return *this; }
   StudyOptions& with_storage(std::shared_ptr<Storage> v) { storage = std::move(v); return *this; }
   StudyOptions& with_dedup(bool v) { dedup = v; return *this; }
+  StudyOptions& with_search_space(SearchSpace v) { search_space = std::move(v); return *this; }
   StudyOptions& with_load_if_exists(bool v) { load_if_exists = v; return *this; }
   StudyOptions& with_heartbeat(double interval_seconds, double grace_seconds = 0.0) {
     heartbeat_interval_seconds = interval_seconds;
@@ -137,6 +146,12 @@ class Study {
   std::vector<int64_t> fail_stale_trials(std::optional<double> grace_seconds = std::nullopt);
   /// True when running trials record heartbeats (a shared storage).
   bool heartbeats_on() const { return options_.heartbeat_interval_seconds > 0; }
+  /// Number of configurations of the options' search space; -1 when it is empty or not discrete.
+  int64_t space_size() const { return space_size_; }
+  /// True when proposals are distinct (dedup with a fully discrete search space).
+  bool distinct_proposals() const { return distinct_; }
+  /// True once try_ask found every configuration of the search space evaluated or running.
+  bool exhausted() const { return exhausted_; }
 
   /// Number of an earlier COMPLETE trial with exactly these internal params, if any.
   std::optional<int64_t> find_duplicate(const std::map<std::string, double>& params) const;
@@ -148,6 +163,14 @@ class Study {
   void heartbeat_loop();
   void retry(const FrozenTrial& failed);
   std::optional<FrozenTrialPtr> try_dedup(Trial& trial);
+  /// Keys (space_key) of the configurations COMPLETE, PRUNED, RUNNING or WAITING trials hold;
+  /// `unfinished`: some trial is RUNNING or WAITING. Caller holds ask_mutex_.
+  std::set<std::string> seen_configs_locked(bool& unfinished);
+  /// params_key of `params` restricted to the search space's names.
+  std::string space_key(const std::map<std::string, double>& params) const;
+  /// The sampler's proposal for the whole search space, replaced by an unseen one when seen.
+  Params distinct_proposal(const FrozenTrial& snap, const std::map<std::string, double>& relative,
+                           const SearchSpace& relative_space, const std::set<std::string>& seen);
 
   StudyOptions options_;
   std::vector<StudyDirection> directions_;
@@ -158,6 +181,10 @@ class Study {
   std::atomic<bool> stop_{false};
   /// optimize()'s timeout, for try_ask's wait for a free slot (written before worker threads start).
   std::chrono::steady_clock::time_point wait_deadline_ = std::chrono::steady_clock::time_point::max();
+  bool distinct_ = false;
+  int64_t space_size_ = -1;
+  std::atomic<bool> exhausted_{false};
+  std::map<int64_t, std::optional<std::string>> finished_keys_;  // by number; nullopt: FAIL
   std::mutex ask_mutex_;
   mutable std::mutex dedup_mutex_;
   std::unordered_map<std::string, int64_t> complete_by_params_;  // params key -> trial number

@@ -82,7 +82,35 @@ TEST(SamplerBench, LookupTableReplay) {
   EXPECT_EQ(j["n_trials"], 6);
   EXPECT_DOUBLE_EQ(j["best"].back().get<double>(), 0.1);
   const auto tpe = run("tpe", 30, 1, 0, one);
-  EXPECT_EQ(tpe["n_trials"], 30) << "other samplers replay the table as often as asked";
+  EXPECT_EQ(tpe["n_trials"], 6) << "distinct proposals (dedup, on for tables) stop an exhausted table";
+  EXPECT_TRUE(tpe["exhausted"].get<bool>());
+  EXPECT_DOUBLE_EQ(tpe["optimum"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(tpe["best"].back().get<double>(), 0.1) << "every row seen: the optimum among them";
+  SamplerBenchOptions o;
+  o.sampler = "tpe";
+  o.n_trials = 30;
+  o.table_path = one;
+  o.dedup = false;
+  const auto repeats = run_sampler_bench(o);
+  EXPECT_EQ(repeats["n_trials"], 30) << "dedup = false replays the table as often as asked";
+  EXPECT_FALSE(repeats["dedup"].get<bool>());
+  // Directions: a table of accuracies maximized reports the largest as best.
+  o.dedup = std::nullopt;
+  o.directions = {StudyDirection::Maximize};
+  const auto up = run_sampler_bench(o);
+  EXPECT_DOUBLE_EQ(up["optimum"].get<double>(), 1.32);
+  EXPECT_DOUBLE_EQ(up["best"].back().get<double>(), 1.32);
+  EXPECT_EQ(up["directions"], nlohmann::json::array({"maximize"}));
+  // Two objectives, loss maximized and size minimized: the hypervolume ratio is against the
+  // table's own front and reaches 1 once every row is seen.
+  o.table_path = path;
+  o.n_objectives = 2;
+  o.directions = {StudyDirection::Maximize, StudyDirection::Minimize};
+  const auto both = run_sampler_bench(o);
+  EXPECT_EQ(both["n_trials"], 6);
+  EXPECT_DOUBLE_EQ(both["hypervolume_ratio"].get<double>(), 1.0);
+  o.directions = {StudyDirection::Maximize};
+  EXPECT_THROW(run_sampler_bench(o), ConfigError) << "one direction for two objectives";
   EXPECT_THROW(read_lookup_table(path + ".missing", 1), DataError);
 }
 

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <set>
 
 namespace chop::search {
 namespace {
@@ -148,6 +150,100 @@ TEST_P(SamplerConformance, ParallelWorkers) {
     numbers.insert(t->number);
   }
   EXPECT_EQ(numbers.size(), study.trials().size());
+}
+
+/// 24 configurations: a categorical of 3, an int of 4, a categorical of 2 and a single value.
+SearchSpace small_discrete_space() {
+  return {{"a", Distribution::categorical({std::string("x"), std::string("y"), std::string("z")})},
+          {"b", Distribution::int_range(1, 4)},
+          {"c", Distribution::categorical({int64_t{16}, int64_t{32}})},
+          {"d", Distribution::categorical({1.5})}};
+}
+
+/// Runs `n_trials` (more than the space holds) with distinct proposals; returns the study.
+std::unique_ptr<Study> run_distinct(const std::string& sampler, int64_t n_objectives, int n_jobs,
+                                    int64_t n_trials, const SearchSpace& space,
+                                    std::atomic<int>* calls = nullptr) {
+  StudyOptions o;
+  o.directions.assign(static_cast<size_t>(n_objectives), StudyDirection::Minimize);
+  o.sampler = make_sampler(sampler, 3);
+  o.dedup = true;
+  o.search_space = space;
+  auto study = std::make_unique<Study>(o);
+  study->optimize(
+      [&](Trial& t) {
+        if (calls) ++*calls;
+        double x = 0, y = 0;
+        for (const auto& [name, d] : space) {
+          const double v = t.suggest(name, d) == d.to_external(d.internal_at(0)) ? 0.0 : 1.0;
+          x += v + 0.01 * t.internal_params().at(name);
+          y += 1.0 - v;
+        }
+        return n_objectives == 1 ? std::vector<double>{x} : std::vector<double>{x, y};
+      },
+      n_trials, 0.0, n_jobs);
+  return study;
+}
+
+TEST_P(SamplerConformance, DistinctProposalsUntilTheSpaceIsExhausted) {
+  // Every sampler, one or two objectives, one or three threads: each configuration once, while an
+  // unseen one exists; then the study is exhausted and says so.
+  const SearchSpace space = small_discrete_space();
+  ASSERT_EQ(space_size(space), 24);
+  for (int64_t m : {1, 2})
+    for (int jobs : {1, 3}) {
+      std::atomic<int> calls{0};
+      auto study = run_distinct(GetParam(), m, jobs, 40, space, &calls);
+      std::set<std::string> keys;
+      for (const auto& t : study->trials()) {
+        EXPECT_EQ(t->state, TrialState::Complete) << t->fail_reason();
+        EXPECT_EQ(t->params.size(), 4u);
+        keys.insert(params_key(t->params));
+      }
+      EXPECT_EQ(study->trials().size(), 24u) << "objectives " << m << ", jobs " << jobs;
+      EXPECT_EQ(keys.size(), 24u) << "a configuration was proposed twice (objectives " << m << ", jobs " << jobs << ")";
+      EXPECT_EQ(calls.load(), 24) << "the objective ran once per configuration";
+      EXPECT_TRUE(study->exhausted());
+      EXPECT_FALSE(study->try_ask().has_value());
+      EXPECT_THROW(study->ask(), SearchError);
+    }
+}
+
+TEST_P(SamplerConformance, DistinctProposalsRetryAFailedConfiguration) {
+  // A configuration whose trial failed is not evaluated: it is proposed again later (not by the
+  // grid).
+  StudyOptions o;
+  o.sampler = make_sampler(GetParam(), 4);
+  o.dedup = true;
+  o.search_space = {{"a", Distribution::int_range(0, 2)}, {"b", Distribution::categorical({std::string("p"), std::string("q")})}};
+  Study study(o);
+  bool failed_once = false;
+  study.optimize(
+      [&](Trial& t) {
+        const int64_t a = std::get<int64_t>(t.suggest("a", o.search_space.at("a")));
+        t.suggest("b", o.search_space.at("b"));
+        if (!failed_once) {
+          failed_once = true;
+          throw std::runtime_error("first trial fails");
+        }
+        return std::vector<double>{static_cast<double>(a)};
+      },
+      20);
+  // The grid gives each point one trial, a failed one included (as Optuna's GridSampler).
+  EXPECT_EQ(study.trials().size(), is_grid() ? 6u : 7u);
+  EXPECT_EQ(study.trials(std::vector{TrialState::Complete}).size(), is_grid() ? 5u : 6u);
+  EXPECT_TRUE(study.exhausted());
+}
+
+TEST_P(SamplerConformance, DistinctProposalsInALargeSpace) {
+  // 20^5 = 3.2 million configurations: too many to enumerate, still no repeat.
+  SearchSpace space;
+  for (const char* name : {"p", "q", "r", "s", "t"}) space.emplace(name, Distribution::int_range(0, 19));
+  auto study = run_distinct(GetParam(), 1, 1, 60, space);
+  std::set<std::string> keys;
+  for (const auto& t : study->trials()) keys.insert(params_key(t->params));
+  EXPECT_EQ(keys.size(), 60u);
+  EXPECT_FALSE(study->exhausted());
 }
 
 TEST_P(SamplerConformance, RegisteredAndDescribed) {

@@ -124,6 +124,35 @@ TEST(Tpe, MultiObjectiveSelectionTakesWholeRanksThenHypervolume) {
   EXPECT_EQ(best, (std::vector<int64_t>{0, 1, 2, 3}));
 }
 
+TEST(Tpe, MultiObjectiveBelowWeightsAreHypervolumeContributions) {
+  // Optuna 3.1: (1,3), (2,2), (3,1); reference max(1.1, 0.9) x worst = (3.3, 3.3). Total 2.29;
+  // without (1,3): 1.99, without (2,2): 1.29, without (3,1): 1.99; so contributions 0.3, 1.0, 0.3,
+  // divided by the largest.
+  const auto w = hypervolume_contribution_weights({1, 3, 2, 2, 3, 1}, 2);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_NEAR(w[0], 0.3, 1e-9);
+  EXPECT_NEAR(w[1], 1.0, 1e-12);
+  EXPECT_NEAR(w[2], 0.3, 1e-9);
+  // A repeated point adds no exclusive volume: both copies weigh EPS / max.
+  const auto dup = hypervolume_contribution_weights({1, 3, 1, 3, 3, 1}, 2);
+  EXPECT_LT(dup[0], 1e-9);
+  EXPECT_LT(dup[1], 1e-9);
+  EXPECT_DOUBLE_EQ(dup[2], 1.0);
+  EXPECT_EQ(hypervolume_contribution_weights({0.5, 0.5}, 2), std::vector<double>{1.0});
+  // Negative worst values: the reference is 0.9 x worst (further from the points).
+  // Two points, ref (-1.8, -0.9); total 2.2 x 0.1 + 0.2 x 1 = 0.42; alone 0.22 each: contributions 0.2 and 0.2.
+  const auto neg = hypervolume_contribution_weights({-4, -1, -2, -2}, 2);
+  EXPECT_NEAR(neg[0], 1.0, 1e-9);
+  EXPECT_NEAR(neg[1], 1.0, 1e-9);
+  const auto neg3 = hypervolume_contribution_weights({-4, -1, -3, -1.5, -2, -2}, 2);
+  // ref (-1.8, -0.9). Sweep: (-4,-1) 2.2 x 0.1 = 0.22, (-3,-1.5) 1.2 x 0.5 = 0.6, (-2,-2) 0.2 x 0.5
+  // = 0.1: total 0.92. Without (-3,-1.5): 0.22 + 0.2 x 1 = 0.42, so 0.5; without (-4,-1): 1.2 x 0.6
+  // + 0.1 = 0.82, so 0.1; without (-2,-2): 0.82, so 0.1.
+  EXPECT_NEAR(neg3[0], 0.2, 1e-9);
+  EXPECT_NEAR(neg3[1], 1.0, 1e-12);
+  EXPECT_NEAR(neg3[2], 0.2, 1e-9);
+}
+
 TEST(Tpe, FindsTheMinimumOfAQuadratic) {
   StudyOptions o;
   o.sampler = std::make_shared<TpeSampler>(7);

@@ -17,4 +17,12 @@ double RandomSampler::sample_independent(Study& /*study*/, const FrozenTrial& tr
   return sample_uniform(rng, distribution);
 }
 
+std::optional<Params> RandomSampler::propose_unseen(Study& /*study*/, const FrozenTrial& trial,
+                                                    const SearchSpace& space, const Params& draft,
+                                                    const SeenPredicate& seen) {
+  if (!seen(draft)) return draft;
+  Rng rng = unseen_rng(seed_, trial.number);
+  return uniform_unseen(rng, space, seen);
+}
+
 }  // namespace chop::search

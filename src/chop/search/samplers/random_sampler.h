@@ -15,6 +15,9 @@ class RandomSampler : public Sampler {
   std::string name() const override { return "random"; }
   double sample_independent(Study& study, const FrozenTrial& trial, const std::string& name,
                             const Distribution& distribution) override;
+  /// `draft` when unseen, else a uniformly random unseen configuration.
+  std::optional<Params> propose_unseen(Study& study, const FrozenTrial& trial, const SearchSpace& space,
+                                       const Params& draft, const SeenPredicate& seen) override;
 
  private:
   uint64_t seed_;

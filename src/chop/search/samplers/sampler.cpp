@@ -27,6 +27,133 @@ double sample_uniform(Rng& rng, const Distribution& d) {
   return std::min(rng.uniform(d.low, d.high), d.high);
 }
 
+std::optional<Params> Sampler::propose_unseen(Study& /*study*/, const FrozenTrial& trial,
+                                              const SearchSpace& space, const Params& draft,
+                                              const SeenPredicate& seen) {
+  if (!seen(draft)) return draft;
+  Rng rng = unseen_rng(stable_hash(name()), trial.number);
+  return nearest_unseen(rng, space, draft, seen);
+}
+
+int64_t space_size(const SearchSpace& space) {
+  int64_t n = 1;
+  for (const auto& [name, d] : space) {
+    const int64_t k = d.n_values();
+    if (k < 0) return -1;
+    n = n > std::numeric_limits<int64_t>::max() / std::max<int64_t>(k, 1) ? std::numeric_limits<int64_t>::max()
+                                                                           : n * k;
+  }
+  return n;
+}
+
+void for_each_config(const SearchSpace& space, const std::function<bool(const Params&)>& fn) {
+  std::vector<std::pair<std::string, const Distribution*>> dims;
+  for (const auto& [name, d] : space) dims.emplace_back(name, &d);
+  std::vector<int64_t> index(dims.size(), 0);
+  Params p;
+  for (const auto& [name, d] : dims) p[name] = d->internal_at(0);
+  while (true) {
+    if (!fn(p)) return;
+    size_t k = dims.size();
+    while (k > 0) {
+      --k;
+      const Distribution& d = *dims[k].second;
+      if (++index[k] < d.n_values()) {
+        p[dims[k].first] = d.internal_at(index[k]);
+        break;
+      }
+      index[k] = 0;
+      p[dims[k].first] = d.internal_at(0);
+      if (k == 0) return;
+    }
+    if (dims.empty()) return;
+  }
+}
+
+size_t argmax_random_ties(const std::vector<double>& score, Rng& rng) {
+  size_t best = 0;
+  uint64_t ties = 0;
+  for (size_t i = 0; i < score.size(); ++i) {
+    if (score[i] > score[best]) {
+      best = i;
+      ties = 1;
+    } else if (score[i] == score[best] && rng.below(++ties) == 0) {
+      best = i;  // reservoir sampling among equal scores
+    }
+  }
+  return best;
+}
+
+namespace {
+
+Params random_config(Rng& rng, const SearchSpace& space) {
+  Params p;
+  for (const auto& [name, d] : space) p[name] = d.internal_at(static_cast<int64_t>(rng.below(static_cast<uint64_t>(d.n_values()))));
+  return p;
+}
+
+/// The unseen configuration with the largest `score`, ties by rng; nullopt when all are seen.
+std::optional<Params> best_unseen_enumerated(Rng& rng, const SearchSpace& space, const SeenPredicate& seen,
+                                             const std::function<double(const Params&)>& score) {
+  std::vector<Params> unseen;
+  std::vector<double> scores;
+  for_each_config(space, [&](const Params& p) {
+    if (!seen(p)) {
+      unseen.push_back(p);
+      scores.push_back(score(p));
+    }
+    return true;
+  });
+  if (unseen.empty()) return std::nullopt;
+  return unseen[argmax_random_ties(scores, rng)];
+}
+
+}  // namespace
+
+std::optional<Params> nearest_unseen(Rng& rng, const SearchSpace& space, const Params& draft,
+                                     const SeenPredicate& seen) {
+  // Neighbours (one parameter changed), in random order.
+  std::vector<Params> neighbours;
+  for (const auto& [name, d] : space)
+    for (int64_t i = 0; i < d.n_values(); ++i) {
+      const double v = d.internal_at(i);
+      if (v == draft.at(name)) continue;
+      Params p = draft;
+      p[name] = v;
+      neighbours.push_back(std::move(p));
+    }
+  for (size_t i = neighbours.size(); i > 1; --i) std::swap(neighbours[i - 1], neighbours[rng.below(i)]);
+  for (const auto& p : neighbours)
+    if (!seen(p)) return p;
+  const int64_t n = space_size(space);
+  if (n <= kEnumerableSpace)
+    return best_unseen_enumerated(rng, space, seen, [&](const Params& p) {
+      double same = 0;
+      for (const auto& [name, v] : p) same += v == draft.at(name);
+      return same;
+    });
+  for (int i = 0; i < 10000; ++i) {
+    Params p = random_config(rng, space);
+    if (!seen(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<Params> uniform_unseen(Rng& rng, const SearchSpace& space, const SeenPredicate& seen) {
+  for (int i = 0; i < 64; ++i) {
+    Params p = random_config(rng, space);
+    if (!seen(p)) return p;
+  }
+  if (space_size(space) > kEnumerableSpace) {
+    for (int i = 0; i < 10000; ++i) {
+      Params p = random_config(rng, space);
+      if (!seen(p)) return p;
+    }
+    return std::nullopt;
+  }
+  return best_unseen_enumerated(rng, space, seen, [](const Params&) { return 0.0; });
+}
+
 const std::vector<SamplerInfo>& sampler_registry() {
   static const std::vector<SamplerInfo> registry = {
 #define CHOP_SAMPLER(name, Class, description) {#name, description, &Class::create},

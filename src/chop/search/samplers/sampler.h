@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,10 @@ namespace chop::search {
 
 class Study;
 using SearchSpace = std::map<std::string, Distribution>;
+/// A configuration: internal value by parameter name.
+using Params = std::map<std::string, double>;
+/// True for a configuration already evaluated (or being evaluated).
+using SeenPredicate = std::function<bool(const Params&)>;
 
 /// A point of the space that a new trial must hold alone (a grid point): the study creates the
 /// trial only if no trial holds `key` yet (Storage::create_trial_claiming), with `system_attrs`.
@@ -61,7 +66,39 @@ class Sampler {
                                     const std::string& name, const Distribution& distribution) = 0;
   /// Called once per trial after it finished.
   virtual void after_trial(Study& /*study*/, const FrozenTrial& /*trial*/) {}
+  /// Distinct proposals (the study's dedup in a fully discrete, known `space`): called under the
+  /// study's ask lock with this sampler's proposal `draft` for `trial` (every parameter of
+  /// `space`). Returns the configuration to evaluate, one that is not `seen`, or nullopt when
+  /// none is left. Default: `draft` when unseen, else the unseen configuration nearest to it
+  /// (nearest_unseen), which keeps a mutation-based sampler's intent; random and TPE override it.
+  virtual std::optional<Params> propose_unseen(Study& study, const FrozenTrial& trial,
+                                               const SearchSpace& space, const Params& draft,
+                                               const SeenPredicate& seen);
 };
+
+/// Number of configurations of `space` (saturating at INT64_MAX); -1 when a parameter is not
+/// discrete (a float without a step).
+int64_t space_size(const SearchSpace& space);
+/// Spaces up to this many configurations are enumerated whole by the unseen-configuration
+/// searches below; larger ones are searched by random draws.
+constexpr int64_t kEnumerableSpace = int64_t{1} << 16;
+/// Index of the largest score, ties broken uniformly by `rng`.
+size_t argmax_random_ties(const std::vector<double>& score, Rng& rng);
+/// Calls `fn` on every configuration of a discrete `space` (mixed radix, last name fastest) until
+/// it returns false.
+void for_each_config(const SearchSpace& space, const std::function<bool(const Params&)>& fn);
+/// The unseen configuration of `space` with the fewest parameters different from `draft`, ties
+/// broken by `rng`; nullopt when every configuration is seen. Exact up to kEnumerableSpace
+/// configurations (neighbours first, then the whole space); beyond, 10,000 random draws.
+std::optional<Params> nearest_unseen(Rng& rng, const SearchSpace& space, const Params& draft,
+                                     const SeenPredicate& seen);
+/// A uniformly random unseen configuration of `space` (rejection, then enumeration); nullopt
+/// when every configuration is seen.
+std::optional<Params> uniform_unseen(Rng& rng, const SearchSpace& space, const SeenPredicate& seen);
+/// The rng stream of a trial's unseen-configuration search.
+inline Rng unseen_rng(uint64_t seed, int64_t trial_number) {
+  return Rng(mix_seed(seed, static_cast<uint64_t>(trial_number), stable_hash("chop:unseen")));
+}
 
 /// Uniform random internal value in `d` (log-uniform for log, on the step grid for steps).
 double sample_uniform(Rng& rng, const Distribution& d);

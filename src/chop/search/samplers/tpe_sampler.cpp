@@ -131,6 +131,34 @@ std::vector<int64_t> select_best_multi_objective(const std::vector<double>& loss
   return chosen;
 }
 
+std::vector<double> hypervolume_contribution_weights(const std::vector<double>& losses, int64_t m) {
+  const auto n = static_cast<int64_t>(losses.size()) / m;
+  if (n == 0) return {};
+  if (n == 1) return {1.0};
+  std::vector<double> ref(static_cast<size_t>(m), -std::numeric_limits<double>::infinity());
+  for (int64_t p = 0; p < n; ++p)
+    for (int64_t d = 0; d < m; ++d) ref[d] = std::max(ref[d], losses[p * m + d]);
+  for (auto& r : ref) r = r == 0 ? kHvWeightEps : std::max(1.1 * r, 0.9 * r);
+  const double total = hypervolume(losses, m, ref);
+  std::vector<double> w(static_cast<size_t>(n));
+  std::vector<double> others;
+  for (int64_t i = 0; i < n; ++i) {
+    others.assign(losses.begin(), losses.begin() + i * m);
+    others.insert(others.end(), losses.begin() + (i + 1) * m, losses.end());
+    w[static_cast<size_t>(i)] = total - hypervolume(others, m, ref) + kHvWeightEps;
+  }
+  const double top = *std::max_element(w.begin(), w.end());
+  for (auto& x : w) x = std::clamp(x / top, 0.0, 1.0);
+  return w;
+}
+
+std::vector<double> TpeSampler::Split::weights_of(const std::vector<size_t>& kept) const {
+  if (below_weights.empty()) return tpe_weights(static_cast<int64_t>(kept.size()));
+  std::vector<double> w;
+  for (size_t k : kept) w.push_back(below_weights[k]);
+  return w;
+}
+
 const TpeSampler::Split& TpeSampler::split_locked(Study& study, const FrozenTrial& trial) {
   auto found = splits_.find(trial.number);
   if (found != splits_.end()) return found->second;
@@ -146,6 +174,7 @@ const TpeSampler::Split& TpeSampler::split_locked(Study& study, const FrozenTria
     const FrozenTrial& t = history_.trial(i);
     const TrialState s = history_.state(i);
     if (s != TrialState::Complete && s != TrialState::Pruned) continue;
+    if (s == TrialState::Pruned && study.is_multi_objective()) continue;  // as Optuna 3.1
     if (!t.feasible()) infeasible.push_back(i);
     else if (s == TrialState::Complete) complete.push_back(i);
     else pruned.push_back(i);
@@ -203,9 +232,26 @@ const TpeSampler::Split& TpeSampler::split_locked(Study& study, const FrozenTria
   std::vector<int64_t> above;
   for (int64_t i = 0; i < history_.size(); ++i) {
     const TrialState st = history_.state(i);
-    const bool split_state = st == TrialState::Complete || st == TrialState::Pruned;
+    const bool split_state = st == TrialState::Complete ||
+                             (st == TrialState::Pruned && !study.is_multi_objective());
     const bool liar = st == TrialState::Running && i != trial.number && options_.constant_liar;
     if ((split_state && !is_below[static_cast<size_t>(i)]) || liar) above.push_back(i);
+  }
+  if (m > 1) {
+    // Optuna 3.1: below trials weigh by their hypervolume contribution among the feasible
+    // below trials (infeasible ones get EPS), not by the age ramp of tpe_weights.
+    std::vector<double> losses;
+    std::vector<size_t> feasible;
+    for (size_t b = 0; b < below.size(); ++b) {
+      const FrozenTrial& t = history_.trial(below[b]);
+      if (!t.feasible() || t.state != TrialState::Complete) continue;
+      feasible.push_back(b);
+      const auto l = to_losses(t.values, dirs);
+      losses.insert(losses.end(), l.begin(), l.end());
+    }
+    split.below_weights.assign(below.size(), kHvWeightEps);
+    const auto w = hypervolume_contribution_weights(losses, m);
+    for (size_t f = 0; f < feasible.size(); ++f) split.below_weights[feasible[f]] = w[f];
   }
   split.below = std::move(below);
   split.above = std::move(above);
@@ -214,12 +260,13 @@ const TpeSampler::Split& TpeSampler::split_locked(Study& study, const FrozenTria
 
 std::vector<std::vector<double>> TpeSampler::observations_locked(
     const std::vector<int64_t>& numbers, const std::vector<std::string>& names,
-    const std::vector<Distribution>& dists) {
+    const std::vector<Distribution>& dists, std::vector<size_t>* kept) {
   std::vector<const std::vector<double>*> cols;
   for (const auto& name : names) cols.push_back(&history_.column(name));
   std::vector<std::vector<double>> obs(names.size());
   std::vector<double> row(names.size());
-  for (int64_t num : numbers) {
+  for (size_t n = 0; n < numbers.size(); ++n) {
+    const int64_t num = numbers[n];
     bool ok = true;
     const bool finished = is_finished(history_.state(num));
     for (size_t d = 0; d < names.size() && ok; ++d) {
@@ -235,6 +282,7 @@ std::vector<std::vector<double>> TpeSampler::observations_locked(
       row[d] = v;
     }
     if (!ok) continue;
+    if (kept) kept->push_back(n);
     for (size_t d = 0; d < names.size(); ++d) obs[d].push_back(row[d]);
   }
   return obs;
@@ -262,16 +310,19 @@ double TpeSampler::sample_independent(Study& study, const FrozenTrial& trial,
                                       const std::string& name, const Distribution& distribution) {
   Rng rng = param_rng(seed_, trial.number, name);
   std::vector<std::vector<double>> below, above;
+  std::vector<double> below_weights;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const Split& split = split_locked(study, trial);
     if (split.startup) return sample_uniform(rng, distribution);
-    below = observations_locked(split.below, {name}, {distribution});
+    std::vector<size_t> kept;
+    below = observations_locked(split.below, {name}, {distribution}, &kept);
     above = observations_locked(split.above, {name}, {distribution});
+    below_weights = split.weights_of(kept);
   }
   ParzenEstimatorParams univariate = parzen_;
   univariate.multivariate = false;
-  const ParzenEstimator l({distribution}, below, tpe_weights(static_cast<int64_t>(below[0].size())), univariate);
+  const ParzenEstimator l({distribution}, below, below_weights, univariate);
   const ParzenEstimator g({distribution}, above, tpe_weights(static_cast<int64_t>(above[0].size())), univariate);
   const auto candidates = l.sample(rng, options_.n_ei_candidates);
   const size_t best = best_candidate(l.log_pdf(candidates), g.log_pdf(candidates));
@@ -309,21 +360,83 @@ std::map<std::string, double> TpeSampler::sample_relative(Study& study, const Fr
     dists.push_back(d);
   }
   std::vector<std::vector<double>> below, above;
+  std::vector<double> below_weights;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const Split& split = split_locked(study, trial);
     if (split.startup) return {};
-    below = observations_locked(split.below, names, dists);
+    std::vector<size_t> kept;
+    below = observations_locked(split.below, names, dists, &kept);
     above = observations_locked(split.above, names, dists);
+    below_weights = split.weights_of(kept);
   }
   Rng rng(mix_seed(seed_, static_cast<uint64_t>(trial.number), 0x7e1a71e));
-  const ParzenEstimator l(dists, below, tpe_weights(static_cast<int64_t>(below[0].size())), parzen_);
+  const ParzenEstimator l(dists, below, below_weights, parzen_);
   const ParzenEstimator g(dists, above, tpe_weights(static_cast<int64_t>(above[0].size())), parzen_);
   const auto candidates = l.sample(rng, options_.n_ei_candidates);
   const size_t best = best_candidate(l.log_pdf(candidates), g.log_pdf(candidates));
   std::map<std::string, double> out;
   for (size_t d = 0; d < names.size(); ++d) out[names[d]] = candidates[d][best];
   return out;
+}
+
+std::optional<Params> TpeSampler::propose_unseen(Study& study, const FrozenTrial& trial,
+                                                 const SearchSpace& space, const Params& draft,
+                                                 const SeenPredicate& seen) {
+  Rng rng = unseen_rng(seed_, trial.number);
+  if (space_size(space) > kEnumerableSpace) return nearest_unseen(rng, space, draft, seen);
+  std::vector<Params> unseen;
+  for_each_config(space, [&](const Params& p) {
+    if (!seen(p)) unseen.push_back(p);
+    return true;
+  });
+  if (unseen.empty()) return std::nullopt;
+  std::vector<double> score(unseen.size(), 0.0);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Split& split = split_locked(study, trial);
+  if (split.startup) {
+    // Space-filling startup: the unseen configuration farthest (Hamming distance: parameters
+    // that differ) from every other trial's.
+    for (auto& s : score) s = static_cast<double>(space.size());
+    for (int64_t t = 0; t < history_.size(); ++t) {
+      if (t == trial.number || history_.state(t) == TrialState::Fail) continue;
+      const auto& params = history_.trial(t).params;
+      for (size_t i = 0; i < unseen.size(); ++i) {
+        double diff = 0;
+        for (const auto& [name, v] : unseen[i]) {
+          auto it = params.find(name);
+          diff += it == params.end() || it->second != v;
+        }
+        score[i] = std::min(score[i], diff);
+      }
+    }
+    return unseen[argmax_random_ties(score, rng)];
+  }
+  // Exact maximization of the acquisition over the unseen configurations: per parameter
+  // (univariate: the scores add up) or jointly (multivariate), with the proposal's estimators.
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& [name, d] : space) {
+    if (d.single()) continue;
+    if (groups.empty() || !options_.multivariate) groups.emplace_back();
+    groups.back().push_back(name);
+  }
+  for (const auto& names : groups) {
+    std::vector<Distribution> dists;
+    for (const auto& n : names) dists.push_back(space.at(n));
+    std::vector<size_t> kept;
+    const auto below = observations_locked(split.below, names, dists, &kept);
+    const auto above = observations_locked(split.above, names, dists);
+    ParzenEstimatorParams params = parzen_;
+    params.multivariate = names.size() > 1;
+    const ParzenEstimator l(dists, below, split.weights_of(kept), params);
+    const ParzenEstimator g(dists, above, tpe_weights(static_cast<int64_t>(above[0].size())), params);
+    std::vector<std::vector<double>> samples(names.size());
+    for (size_t d = 0; d < names.size(); ++d)
+      for (const auto& p : unseen) samples[d].push_back(p.at(names[d]));
+    const auto log_l = l.log_pdf(samples), log_g = g.log_pdf(samples);
+    for (size_t i = 0; i < unseen.size(); ++i) score[i] += log_l[i] - log_g[i];
+  }
+  return unseen[argmax_random_ties(score, rng)];
 }
 
 void TpeSampler::after_trial(Study& /*study*/, const FrozenTrial& trial) {
