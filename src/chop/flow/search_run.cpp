@@ -191,6 +191,8 @@ void optimize(Search& s, const SearchRunOptions& o) {
   std::unique_ptr<ProgressBar> bar;
   std::mutex bar_mutex;
   int64_t n_total = cfg.setup.n_trials > 0 ? cfg.setup.n_trials : 0;
+  // Distinct proposals end with the space: the bar counts to its size when that is smaller.
+  if (study.distinct_proposals() && n_total > study.space_size()) n_total = study.space_size();
   if (o.progress) bar = std::make_unique<ProgressBar>("search", n_total, "it", 5);
   search::OptimizeOptions opt;
   opt.n_trials = cfg.setup.n_trials > 0 ? cfg.setup.n_trials : -1;
