@@ -184,8 +184,17 @@ std::optional<Trial> Study::try_ask(std::optional<int64_t> study_total) {
   if (distinct_ && !resumed) {
     // The whole configuration now, stored at once, so that other trials see it as taken. A
     // grid's claimed point is distinct by construction.
-    const Params draft = claimed ? distinct_proposal(*snap, relative, space, {})
-                                 : distinct_proposal(*snap, relative, space, seen);
+    Params draft = distinct_proposal(*snap, relative, space, claimed ? std::set<std::string>{} : seen);
+    // Another worker process may choose the same configuration at the same moment: each is
+    // claimed atomically in storage (per failed attempt, so a failed one can be retried).
+    for (int attempt = 0; !claimed && attempt < 32; ++attempt) {
+      const std::string key = space_key(draft);
+      const std::string claim = fmt::format("chop:config:{:016x}:{}", stable_hash(key), failed_configs_[key]);
+      if (storage_->claim_study_key(study_id_, claim, ref.number)) break;
+      seen.insert(key);
+      if (static_cast<int64_t>(seen.size()) >= space_size_) break;  // none left: dedup reuses
+      draft = distinct_proposal(*snap, relative, space, seen);
+    }
     for (const auto& [name, v] : draft)
       storage_->set_trial_param(ref.trial_id, name, v, options_.search_space.at(name));
     snap = storage_->get_trial(ref.trial_id);
@@ -218,6 +227,7 @@ std::set<std::string> Study::seen_configs_locked(bool& unfinished) {
         break;
       case TrialState::Fail:
         finished_keys_[t->number] = std::nullopt;  // a failed configuration may be tried again
+        if (!t->params.empty()) ++failed_configs_[space_key(t->params)];
         break;
       case TrialState::Running:
       case TrialState::Waiting:

@@ -185,6 +185,7 @@ class Study {
   int64_t space_size_ = -1;
   std::atomic<bool> exhausted_{false};
   std::map<int64_t, std::optional<std::string>> finished_keys_;  // by number; nullopt: FAIL
+  std::map<std::string, int64_t> failed_configs_;  // space_key -> FAIL trials (claim attempts)
   std::mutex ask_mutex_;
   mutable std::mutex dedup_mutex_;
   std::unordered_map<std::string, int64_t> complete_by_params_;  // params key -> trial number

@@ -138,6 +138,33 @@ TEST_P(StorageConformance, EachClaimIsWonByExactlyOneTrial) {
   EXPECT_THROW(storage_->create_trial_claiming(123456, {"grid:0"}, {}), SearchError);
 }
 
+TEST_P(StorageConformance, EachStudyKeyIsClaimedOnce) {
+  // Distinct configurations: four workers race for the same 12 keys; each key is won once, with
+  // the winner's value, and a key already set (by a claim or set_study_system_attr) is refused.
+  const int64_t sid = storage_->create_study(name("k"), {StudyDirection::Minimize});
+  std::vector<std::shared_ptr<Storage>> workers = {storage_, another(), another(), storage_};
+  std::vector<std::vector<int>> won(workers.size());
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers.size(); ++w)
+    threads.emplace_back([&, w] {
+      for (int k = 0; k < 12; ++k)
+        if (workers[w]->claim_study_key(sid, fmt::format("chop:config:{}:0", k), static_cast<int64_t>(w)))
+          won[w].push_back(k);
+    });
+  for (auto& t : threads) t.join();
+  std::map<int, size_t> winner;
+  for (size_t w = 0; w < won.size(); ++w)
+    for (int k : won[w]) EXPECT_TRUE(winner.emplace(k, w).second) << "key " << k << " won twice";
+  ASSERT_EQ(winner.size(), 12u);
+  const auto attrs = storage_->get_study_system_attrs(sid);
+  for (const auto& [k, w] : winner) EXPECT_EQ(attrs.at(fmt::format("chop:config:{}:0", k)), static_cast<int64_t>(w));
+  storage_->set_study_system_attr(sid, "set", 1);
+  EXPECT_FALSE(storage_->claim_study_key(sid, "set", 2));
+  EXPECT_EQ(storage_->get_study_system_attrs(sid).at("set"), 1);
+  EXPECT_EQ(storage_->get_n_trials(sid), 0) << "a claim creates no trial";
+  EXPECT_THROW(storage_->claim_study_key(123456, "x", 1), SearchError);
+}
+
 TEST_P(StorageConformance, SnapshotsNeverChange) {
   Storage& s = *storage_;
   const int64_t sid = s.create_study(name("s"), {StudyDirection::Minimize});

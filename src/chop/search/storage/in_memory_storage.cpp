@@ -143,6 +143,13 @@ std::optional<TrialRef> InMemoryStorage::create_trial_claiming(
   return ref;
 }
 
+bool InMemoryStorage::claim_study_key(int64_t study_id, const std::string& key,
+                                      const nlohmann::json& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  study(study_id);
+  return studies_[static_cast<size_t>(study_id)].system_attrs.emplace(key, value).second;
+}
+
 TrialRef InMemoryStorage::create_trial_locked(int64_t study_id) {
   study(study_id);
   auto& rec = studies_[static_cast<size_t>(study_id)];

@@ -31,6 +31,7 @@ class InMemoryStorage : public Storage {
   std::optional<TrialRef> create_trial_claiming(
       int64_t study_id, const std::vector<std::string>& claim_keys,
       const std::map<std::string, nlohmann::json>& system_attrs) override;
+  bool claim_study_key(int64_t study_id, const std::string& key, const nlohmann::json& value) override;
   std::optional<TrialRef> pop_waiting_trial(int64_t study_id) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
                        const Distribution& distribution) override;

@@ -407,6 +407,21 @@ std::optional<TrialRef> RdbStorage::create_trial_claiming(
   }
 }
 
+bool RdbStorage::claim_study_key(int64_t study_id, const std::string& key, const nlohmann::json& value) {
+  return transact(true, [&] {
+    check_study(study_id);
+    if (connection_
+            ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
+                    "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
+                    "RETURNING study_system_attribute_id",
+                    {study_id, key})
+            .empty())
+      return false;
+    upsert_attr("study_system_attributes", "study_id", study_id, key, value);
+    return true;
+  });
+}
+
 TrialRef RdbStorage::create_trial_from(int64_t study_id, const FrozenTrial& templ) {
   std::string start = templ.datetime_start ? format_datetime(*templ.datetime_start) : "";
   if (start.empty() && !is_finished(templ.state)) start = format_datetime(Clock::now());

@@ -74,6 +74,9 @@ class Storage {
   virtual std::optional<TrialRef> create_trial_claiming(
       int64_t study_id, const std::vector<std::string>& claim_keys,
       const std::map<std::string, nlohmann::json>& system_attrs) = 0;
+  /// Sets study system attribute `key` to `value` only if it is not set; true when this call set
+  /// it. Atomic across workers, like create_trial_claiming (distinct configurations).
+  virtual bool claim_study_key(int64_t study_id, const std::string& key, const nlohmann::json& value) = 0;
   /// Moves the lowest-numbered WAITING trial of the study to RUNNING (start time now) and returns
   /// it; nullopt when there is none. Atomic: two workers never pop the same trial.
   virtual std::optional<TrialRef> pop_waiting_trial(int64_t study_id) = 0;
