@@ -63,11 +63,11 @@ export CHOP_NO_CRASH_GUARD=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 # upstream_crash LOG: the crash's (or timeout's, or out-of-memory's) first frame outside the
-# sanitizer / libFuzzer runtime, libc and the allocator lies inside LibTorch (torch::jit::load on a corrupt archive: a LibTorch 1.13 bug chop
+# sanitizer / libFuzzer runtime, libc, libstdc++ and the allocator lies inside LibTorch (torch::jit::load on a corrupt archive: a LibTorch 1.13 bug chop
 # cannot catch, tests/fuzz/known/README.md). Reported with its artifact, not counted as ours.
 upstream_crash() {
   grep -E '^ *#[0-9]+ ' "$1" |
-    grep -vE ' in (__sanitizer|__asan|__ubsan|__interceptor|__lsan|__mem|fuzzer::|malloc|calloc|realloc|free|operator new|operator delete|abort|raise|gsignal|__GI_|__libc)|libc\.so' |
+    grep -vE ' in (__sanitizer|__asan|__ubsan|__interceptor|__lsan|__mem|fuzzer::|malloc|calloc|realloc|free|operator new|operator delete|abort|raise|gsignal|__GI_|__libc)|libc\.so|libstdc\+\+\.so' |
     head -1 | grep -qE 'libtorch|libc10'
 }
 

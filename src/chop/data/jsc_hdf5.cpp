@@ -1,7 +1,9 @@
 // The JSC HDF5 reader and writer (MASE's `t_allpar_new` compound layout), on the HDF5 C API.
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include "chop/data/file_io.h"
@@ -141,6 +143,13 @@ JscTable read_jsc_hdf5(const std::string& path) {
   // Read by name into a packed float record; HDF5 converts each field's type.
   const Handle mem_type = float_compound(fields, H5T_NATIVE_FLOAT);
   const size_t width = fields.size();
+  // A corrupt header can claim any number of rows: every stored field takes at least a byte a
+  // row, and deflate expands at most 1032:1, so the file's bytes bound the rows it can hold.
+  std::error_code size_error;
+  const auto file_bytes = static_cast<hsize_t>(std::filesystem::file_size(path, size_error));
+  CHOP_CHECK(!size_error && n <= file_bytes * 1032 / std::max<size_t>(width, 1), DataError,
+             "{}: dataset '{}' claims {} rows, more than a {}-byte file can hold (corrupt file?)", path,
+             kDatasetName, n, file_bytes);
   std::vector<float, PopulatedAllocator<float>> records(static_cast<size_t>(n) * width);
   // A large conversion buffer: HDF5's default (1 MiB) makes it convert in many small strips.
   Handle transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);

@@ -385,16 +385,8 @@ std::optional<TrialRef> RdbStorage::create_trial_claiming(
   try {
     return transact(true, [&]() -> std::optional<TrialRef> {
       check_study(study_id);
-      // The unique (study_id, key) index makes each claim atomic in both databases: a concurrent
-      // claimer of the same key waits for this transaction and then inserts nothing.
       for (const auto& key : claim_keys)
-        if (connection_
-                ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
-                        "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
-                        "RETURNING study_system_attribute_id",
-                        {study_id, key})
-                .empty())
-          throw Taken{};
+        if (!insert_study_key(study_id, key)) throw Taken{};
       const TrialRef ref = insert_trial(study_id, TrialState::Running, now, "");
       for (const auto& key : claim_keys)
         upsert_attr("study_system_attributes", "study_id", study_id, key, ref.number);
@@ -407,16 +399,19 @@ std::optional<TrialRef> RdbStorage::create_trial_claiming(
   }
 }
 
+bool RdbStorage::insert_study_key(int64_t study_id, const std::string& key) const {
+  return !connection_
+              ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
+                      "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
+                      "RETURNING study_system_attribute_id",
+                      {study_id, key})
+              .empty();
+}
+
 bool RdbStorage::claim_study_key(int64_t study_id, const std::string& key, const nlohmann::json& value) {
   return transact(true, [&] {
     check_study(study_id);
-    if (connection_
-            ->query("INSERT INTO study_system_attributes (study_id, \"key\", value_json) "
-                    "VALUES (?, ?, 'null') ON CONFLICT (study_id, \"key\") DO NOTHING "
-                    "RETURNING study_system_attribute_id",
-                    {study_id, key})
-            .empty())
-      return false;
+    if (!insert_study_key(study_id, key)) return false;
     upsert_attr("study_system_attributes", "study_id", study_id, key, value);
     return true;
   });

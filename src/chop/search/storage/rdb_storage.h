@@ -82,6 +82,10 @@ class RdbStorage : public Storage {
                         const std::string& complete) const;
   void upsert_attr(const char* table, const char* owner_column, int64_t owner_id,
                    const std::string& key, const nlohmann::json& value) const;
+  /// Inserts study system attribute `key` (value null) unless it exists; false when it did. The
+  /// unique (study_id, key) index makes this atomic in both databases: a concurrent inserter of
+  /// the same key waits for the caller's transaction and then inserts nothing.
+  bool insert_study_key(int64_t study_id, const std::string& key) const;
   std::map<std::string, nlohmann::json> read_attrs(const char* table, const char* owner_column,
                                                    int64_t owner_id) const;
   /// Loads full snapshots of `trial_ids` (inside the caller's transaction).
