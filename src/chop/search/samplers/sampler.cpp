@@ -46,14 +46,15 @@ int64_t space_size(const SearchSpace& space) {
   return n;
 }
 
-void for_each_config(const SearchSpace& space, const std::function<bool(const Params&)>& fn) {
+std::vector<Params> unseen_configs(const SearchSpace& space, const SeenPredicate& seen) {
   std::vector<std::pair<std::string, const Distribution*>> dims;
   for (const auto& [name, d] : space) dims.emplace_back(name, &d);
   std::vector<int64_t> index(dims.size(), 0);
   Params p;
   for (const auto& [name, d] : dims) p[name] = d->internal_at(0);
-  while (true) {
-    if (!fn(p)) return;
+  std::vector<Params> out;
+  while (true) {  // mixed radix, last name fastest
+    if (!seen(p)) out.push_back(p);
     size_t k = dims.size();
     while (k > 0) {
       --k;
@@ -64,9 +65,9 @@ void for_each_config(const SearchSpace& space, const std::function<bool(const Pa
       }
       index[k] = 0;
       p[dims[k].first] = d.internal_at(0);
-      if (k == 0) return;
+      if (k == 0) return out;
     }
-    if (dims.empty()) return;
+    if (dims.empty()) return out;
   }
 }
 
@@ -92,19 +93,22 @@ Params random_config(Rng& rng, const SearchSpace& space) {
   return p;
 }
 
+/// One of `tries` uniform draws that is not seen; nullopt when all were.
+std::optional<Params> random_unseen(Rng& rng, const SearchSpace& space, const SeenPredicate& seen, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    Params p = random_config(rng, space);
+    if (!seen(p)) return p;
+  }
+  return std::nullopt;
+}
+
 /// The unseen configuration with the largest `score`, ties by rng; nullopt when all are seen.
 std::optional<Params> best_unseen_enumerated(Rng& rng, const SearchSpace& space, const SeenPredicate& seen,
                                              const std::function<double(const Params&)>& score) {
-  std::vector<Params> unseen;
-  std::vector<double> scores;
-  for_each_config(space, [&](const Params& p) {
-    if (!seen(p)) {
-      unseen.push_back(p);
-      scores.push_back(score(p));
-    }
-    return true;
-  });
+  const std::vector<Params> unseen = unseen_configs(space, seen);
   if (unseen.empty()) return std::nullopt;
+  std::vector<double> scores;
+  for (const auto& p : unseen) scores.push_back(score(p));
   return unseen[argmax_random_ties(scores, rng)];
 }
 
@@ -132,25 +136,12 @@ std::optional<Params> nearest_unseen(Rng& rng, const SearchSpace& space, const P
       for (const auto& [name, v] : p) same += v == draft.at(name);
       return same;
     });
-  for (int i = 0; i < 10000; ++i) {
-    Params p = random_config(rng, space);
-    if (!seen(p)) return p;
-  }
-  return std::nullopt;
+  return random_unseen(rng, space, seen, 10000);
 }
 
 std::optional<Params> uniform_unseen(Rng& rng, const SearchSpace& space, const SeenPredicate& seen) {
-  for (int i = 0; i < 64; ++i) {
-    Params p = random_config(rng, space);
-    if (!seen(p)) return p;
-  }
-  if (space_size(space) > kEnumerableSpace) {
-    for (int i = 0; i < 10000; ++i) {
-      Params p = random_config(rng, space);
-      if (!seen(p)) return p;
-    }
-    return std::nullopt;
-  }
+  if (auto p = random_unseen(rng, space, seen, 64)) return p;
+  if (space_size(space) > kEnumerableSpace) return random_unseen(rng, space, seen, 10000);
   return best_unseen_enumerated(rng, space, seen, [](const Params&) { return 0.0; });
 }
 

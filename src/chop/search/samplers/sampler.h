@@ -84,9 +84,8 @@ int64_t space_size(const SearchSpace& space);
 constexpr int64_t kEnumerableSpace = int64_t{1} << 16;
 /// Index of the largest score, ties broken uniformly by `rng`.
 size_t argmax_random_ties(const std::vector<double>& score, Rng& rng);
-/// Calls `fn` on every configuration of a discrete `space` (mixed radix, last name fastest) until
-/// it returns false.
-void for_each_config(const SearchSpace& space, const std::function<bool(const Params&)>& fn);
+/// Every configuration of a discrete `space` that is not `seen` (mixed radix, last name fastest).
+std::vector<Params> unseen_configs(const SearchSpace& space, const SeenPredicate& seen);
 /// The unseen configuration of `space` with the fewest parameters different from `draft`, ties
 /// broken by `rng`; nullopt when every configuration is seen. Exact up to kEnumerableSpace
 /// configurations (neighbours first, then the whole space); beyond, 10,000 random draws.

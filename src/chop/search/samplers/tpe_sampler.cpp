@@ -41,6 +41,17 @@ std::unique_ptr<Sampler> TpeSampler::create(uint64_t seed, const nlohmann::json&
 
 namespace {
 
+/// Optuna 3.1's reference point for the points `rows` of row-major losses: max(1.1 worst,
+/// 0.9 worst) per objective, EPS where the worst is 0.
+std::vector<double> reference_beyond_worst(const std::vector<double>& losses, int64_t m,
+                                           const std::vector<int64_t>& rows) {
+  std::vector<double> ref(static_cast<size_t>(m), -std::numeric_limits<double>::infinity());
+  for (int64_t p : rows)
+    for (int64_t d = 0; d < m; ++d) ref[d] = std::max(ref[d], losses[p * m + d]);
+  for (auto& r : ref) r = r == 0 ? kHvWeightEps : std::max(1.1 * r, 0.9 * r);
+  return ref;
+}
+
 /// Greedy hypervolume subset selection in 2-D: adds `need` points of `rank` (indices into losses)
 /// one at a time, each with the largest exclusive area. The selected staircase is kept sorted by
 /// x, so a candidate's gain (its box minus the part the staircase covers) is one O(k) sweep.
@@ -97,10 +108,7 @@ std::vector<int64_t> select_best_multi_objective(const std::vector<double>& loss
     }
     // Partial rank: greedy hypervolume subset selection, reference just beyond the rank's worst.
     std::vector<int64_t> rank(order.begin() + static_cast<long>(i), order.begin() + static_cast<long>(j));
-    std::vector<double> ref(static_cast<size_t>(m), -std::numeric_limits<double>::infinity());
-    for (int64_t p : rank)
-      for (int64_t d = 0; d < m; ++d) ref[d] = std::max(ref[d], losses[p * m + d]);
-    for (auto& r : ref) r = r > 0 ? 1.1 * r : (r < 0 ? 0.9 * r : 1e-12);
+    const std::vector<double> ref = reference_beyond_worst(losses, m, rank);
     std::vector<char> used(rank.size(), 0);
     if (m == 2) {
       greedy_hssp_2d(losses, rank, ref, need, used, chosen);
@@ -135,10 +143,9 @@ std::vector<double> hypervolume_contribution_weights(const std::vector<double>& 
   const auto n = static_cast<int64_t>(losses.size()) / m;
   if (n == 0) return {};
   if (n == 1) return {1.0};
-  std::vector<double> ref(static_cast<size_t>(m), -std::numeric_limits<double>::infinity());
-  for (int64_t p = 0; p < n; ++p)
-    for (int64_t d = 0; d < m; ++d) ref[d] = std::max(ref[d], losses[p * m + d]);
-  for (auto& r : ref) r = r == 0 ? kHvWeightEps : std::max(1.1 * r, 0.9 * r);
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  std::iota(all.begin(), all.end(), 0);
+  const std::vector<double> ref = reference_beyond_worst(losses, m, all);
   const double total = hypervolume(losses, m, ref);
   std::vector<double> w(static_cast<size_t>(n));
   std::vector<double> others;
@@ -385,11 +392,7 @@ std::optional<Params> TpeSampler::propose_unseen(Study& study, const FrozenTrial
                                                  const SeenPredicate& seen) {
   Rng rng = unseen_rng(seed_, trial.number);
   if (space_size(space) > kEnumerableSpace) return nearest_unseen(rng, space, draft, seen);
-  std::vector<Params> unseen;
-  for_each_config(space, [&](const Params& p) {
-    if (!seen(p)) unseen.push_back(p);
-    return true;
-  });
+  const std::vector<Params> unseen = unseen_configs(space, seen);
   if (unseen.empty()) return std::nullopt;
   std::vector<double> score(unseen.size(), 0.0);
   std::lock_guard<std::mutex> lock(mutex_);
