@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "chop/flow/search_run.h"
+#include "chop/flow/supernet.h"
 #include "chop/report/html.h"
 #include "chop/support/error.h"
 #include "commands.h"
@@ -106,6 +107,8 @@ void add_search_command(CLI::App& app) {
     o.report_every = a->report_every;
     CHOP_CHECK(a->n_workers == 1 || a->storage != "memory", ConfigError,
                "--n-workers needs a shared storage (SQLite or PostgreSQL), not memory");
+    CHOP_CHECK(a->n_workers == 1 || o.search.strategy != "supernet", ConfigError,
+               "--n-workers: [search.strategy] name = \"supernet\" trains its supernet in one process");
     if (a->n_workers > 1) {
       run_workers(a->n_workers);
       o.resume = true;  // collect what the workers stored: the study is complete
@@ -128,6 +131,12 @@ void add_search_command(CLI::App& app) {
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
     for (const auto& path : outcome.exports) std::cout << "exported: " << path << "\n";
     std::cout << "report: " << report_path << "\n";
+    if (!outcome.results.supernet.is_null()) {
+      const std::string summary = flow::supernet_summary(outcome.results.supernet);
+      std::cout << summary;
+      if (outcome.results.supernet["fidelity"].contains("warning"))
+        std::cerr << "warning: " << outcome.results.supernet["fidelity"]["warning"].get<std::string>() << "\n";
+    }
     if (outcome.space_size >= 0 && !outcome.interrupted)
       std::cout << fmt::format("all {} configurations of the search space are evaluated (n_trials = {}): "
                                "the search is complete\n",

@@ -334,14 +334,15 @@ int64_t DataModule::num_batches(SplitKind kind) const {
   return (n + bs - 1) / bs;
 }
 
-BatchList DataModule::batches(SplitKind kind, int64_t epoch) const {
+BatchList DataModule::batches(SplitKind kind, int64_t epoch, int64_t batch_size) const {
   const Split& s = split(kind);
-  if (kind != SplitKind::train) return {s.x, s.y, options_.batch_size, false};
+  if (batch_size <= 0) batch_size = options_.batch_size;
+  if (kind != SplitKind::train) return {s.x, s.y, batch_size, false};
   {
     std::lock_guard<std::mutex> lock(epochs_->mutex);
     auto it = epochs_->shuffled.find(epoch);
     if (it != epochs_->shuffled.end())
-      return {it->second.x, it->second.y, options_.batch_size, options_.drop_last};
+      return {it->second.x, it->second.y, batch_size, options_.drop_last};
   }
   const torch::Tensor perm = seeded_permutation(
       s.size(), options_.seed, kEpochStream + static_cast<uint64_t>(epoch));
@@ -352,7 +353,7 @@ BatchList DataModule::batches(SplitKind kind, int64_t epoch) const {
     if (epochs_->bytes + bytes <= EpochCache::kMaxBytes && epochs_->shuffled.emplace(epoch, shuffled).second)
       epochs_->bytes += bytes;
   }
-  return {shuffled.x, shuffled.y, options_.batch_size, options_.drop_last};
+  return {shuffled.x, shuffled.y, batch_size, options_.drop_last};
 }
 
 std::string DataModule::summary() const {

@@ -108,8 +108,9 @@ class DataModule {
   /// permutation that depends only on (options.seed, epoch), so runs are reproducible; val and
   /// test are in fixed order. drop_last applies to the training split only. Shuffled epochs are
   /// kept (up to 256 MB, shared by copies of this module and thread-safe), so the trials of a
-  /// search do not gather the same epoch again: batches are read-only.
-  BatchList batches(SplitKind kind, int64_t epoch = 0) const;
+  /// search do not gather the same epoch again: batches are read-only. batch_size 0: the
+  /// options' (another size cuts the same shuffled epoch differently).
+  BatchList batches(SplitKind kind, int64_t epoch = 0, int64_t batch_size = 0) const;
 
   /// "fashion-mnist: train 54000, val 6000, test 10000; input [1, 28, 28]; 10 classes".
   std::string summary() const;

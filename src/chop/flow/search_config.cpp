@@ -83,18 +83,56 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
   nlohmann::ordered_json strategy = search.value("strategy", nlohmann::ordered_json::object());
   OptionReader sr(strategy, "[search.strategy]");
   c.strategy = sr.get<std::string>("name", "optuna");
-  CHOP_CHECK(c.strategy == "optuna", ConfigError,
+  CHOP_CHECK(c.strategy == "optuna" || c.strategy == "supernet", ConfigError,
              "[search.strategy] name must be \"optuna\" (chop's native engine with Optuna's "
-             "samplers), but got '{}'", c.strategy);
+             "samplers: each trial trains its candidate) or \"supernet\" (a weight-sharing width "
+             "search: candidates scored from one trained supernet), but got '{}'", c.strategy);
   c.eval_mode = sr.get<bool>("eval_mode", true);
   nlohmann::json sw = sr.value("sw_runner"), hw = sr.value("hw_runner"), setup = sr.value("setup"),
-                 metrics = sr.value("metrics"), constraints = sr.value("constraints");
+                 metrics = sr.value("metrics"), constraints = sr.value("constraints"),
+                 supernet = sr.value("supernet");
   sr.finish();
+  CHOP_CHECK(supernet.is_null() || c.strategy == "supernet", ConfigError,
+             "[search.strategy.supernet] is read only with [search.strategy] name = \"supernet\"");
+  if (c.strategy == "supernet") {
+    static const std::vector<std::string> kWidthSpaces{"graph/architecture/channel", "graph/joint/channel_quantize",
+                                                       "graph/quantize/channel_size_modifier"};
+    CHOP_CHECK(contains(kWidthSpaces, c.space_name), ConfigError,
+               "[search.strategy] name = \"supernet\" searches channel widths: the space must be one of {}, "
+               "but is '{}'", join(kWidthSpaces), c.space_name);
+    OptionReader r(supernet.is_null() ? nlohmann::json::object() : supernet, "[search.strategy.supernet]");
+    SupernetSetup& n = c.supernet;
+    n.max_epochs = r.get<int64_t>("max_epochs", n.max_epochs);
+    n.learning_rate = r.get<double>("learning_rate", n.learning_rate);
+    n.random_subnets = r.get<int64_t>("random_subnets", n.random_subnets);
+    n.batch_size = r.get<int64_t>("batch_size", n.batch_size);
+    n.distill = r.get<bool>("distill", n.distill);
+    n.calibration_batches = r.get<int64_t>("calibration_batches", n.calibration_batches);
+    n.retrain = r.get<int64_t>("retrain", n.retrain);
+    n.fidelity_samples = r.get<int64_t>("fidelity_samples", n.fidelity_samples);
+    r.finish();
+    auto at_least = [](int64_t v, int64_t low, const char* key) {
+      CHOP_CHECK(v >= low, ConfigError, "[search.strategy.supernet] {} must be >= {}, but got {}", key, low, v);
+    };
+    at_least(n.max_epochs, 1, "max_epochs");
+    at_least(n.random_subnets, 0, "random_subnets");
+    at_least(n.batch_size, 0, "batch_size");
+    at_least(n.calibration_batches, 1, "calibration_batches");
+    at_least(n.retrain, 1, "retrain");
+    at_least(n.fidelity_samples, 0, "fidelity_samples");
+    CHOP_CHECK(n.learning_rate >= 0, ConfigError,
+               "[search.strategy.supernet] learning_rate must be positive (or 0: basic_train's), but got {}",
+               n.learning_rate);
+  }
 
   // Runners in file order (ordered_json keeps it).
   if (strategy.contains("sw_runner"))
     for (const auto& [name, table] : strategy["sw_runner"].items()) c.sw_runners.push_back(read_sw_runner(name, table));
   if (c.sw_runners.empty()) c.sw_runners.push_back(SoftwareRunner{});
+  CHOP_CHECK(c.strategy != "supernet" || std::any_of(c.sw_runners.begin(), c.sw_runners.end(),
+                                                      [](const SoftwareRunner& r) { return r.name == "basic_train"; }),
+             ConfigError, "[search.strategy] name = \"supernet\" retrains its best candidates stand-alone with "
+             "[search.strategy.sw_runner.basic_train]: add that table");
   if (strategy.contains("hw_runner"))
     for (const auto& [name, table] : strategy["hw_runner"].items()) {
       const passes::HardwareMetric* metric = nullptr;
@@ -216,6 +254,12 @@ nlohmann::ordered_json SearchConfig::to_json() const {
               {"keep_trial_ckpts", setup.keep_trial_ckpts}}},
             {"metrics", metrics_j},
             {"constraints", constraints}}}};
+  if (strategy == "supernet")
+    out["strategy"]["supernet"] = {{"max_epochs", supernet.max_epochs}, {"learning_rate", supernet.learning_rate},
+                                   {"random_subnets", supernet.random_subnets}, {"batch_size", supernet.batch_size},
+                                   {"distill", supernet.distill},
+                                   {"calibration_batches", supernet.calibration_batches},
+                                   {"retrain", supernet.retrain}, {"fidelity_samples", supernet.fidelity_samples}};
   if (!export_formats.empty()) out["export"] = export_formats;
   return out;
 }

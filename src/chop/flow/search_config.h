@@ -36,6 +36,22 @@ struct SearchSetup {
   bool keep_trial_ckpts = false;            ///< keep every trial's checkpoint, not only the best
 };
 
+/// [search.strategy.supernet] (with [search.strategy] name = "supernet"): a weight-sharing
+/// width search. One network at every layer's largest width is trained once (sandwich rule);
+/// each trial then scores a candidate from its shared weights (batch norms recalibrated)
+/// instead of training it; the best `retrain` candidates and `fidelity_samples` others are
+/// trained stand-alone by basic_train, which measures the fidelity of the scores.
+struct SupernetSetup {
+  int64_t max_epochs = 4;          ///< supernet training epochs
+  double learning_rate = 0;        ///< 0: basic_train's (or the run's) learning rate
+  int64_t random_subnets = 2;      ///< random subnets per step beside the largest and smallest
+  int64_t batch_size = 0;          ///< supernet training batches; 0: the run's batch_size
+  bool distill = true;             ///< subnets learn the largest's outputs (false: the labels)
+  int64_t calibration_batches = 32; ///< training batches that recalibrate a candidate's batch norms
+  int64_t retrain = 3;             ///< best candidates trained stand-alone
+  int64_t fidelity_samples = 8;    ///< further candidates, drawn at random, trained stand-alone
+};
+
 /// [search.strategy.sw_runner.<name>]
 struct SoftwareRunner {
   std::string name = "basic_evaluation";  ///< basic_evaluation | basic_train
@@ -58,7 +74,8 @@ struct SearchConfig {
   std::string space_name;  ///< graph/quantize/mixed_precision_ptq, ...
   nlohmann::ordered_json space_setup = nlohmann::ordered_json::object();
   nlohmann::ordered_json space_seed = nlohmann::ordered_json::object();
-  std::string strategy = "optuna";
+  std::string strategy = "optuna";  ///< optuna | supernet
+  SupernetSetup supernet;            ///< strategy = "supernet"
   bool eval_mode = true;  ///< MASE's key: false evaluates in training mode (batch statistics, dropout)
   /// Run in file order, as MASE does (basic_train, then basic_evaluation, ...); each one's
   /// metrics are merged into the trial's, a later runner's value winning on a clash.

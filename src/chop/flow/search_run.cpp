@@ -11,10 +11,12 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "chop/flow/supernet.h"
 #include "chop/flow/trial_runner.h"
 #include "chop/interchange/onnx_export.h"
 #include "chop/runtime/checkpoint.h"
@@ -79,12 +81,17 @@ struct Search {
   std::unique_ptr<TrialRunner> runner;
   std::unique_ptr<search::Study> study;
   nlohmann::ordered_json resolved;
+  /// Strategy "supernet": what the supernet and its stand-alone retraining measured
+  /// (supernet.json), and the retrained best's checkpoint, which becomes best.ckpt.
+  nlohmann::ordered_json supernet;
+  std::string retrained_best_ckpt;
 };
 
 /// The study's results as they are now, with what the search decided its values mean.
 results::StudyResults current_results(Search& s) {
   results::StudyResults r = results::from_study(*s.study, s.out_dir);
   r.resolved_config = s.resolved;  // in file order (the stored attribute's keys are sorted)
+  if (!s.supernet.is_null()) r.supernet = s.supernet;
   return r;
 }
 
@@ -98,7 +105,9 @@ results::StudyResults write_outputs(Search& s, const SearchRunOptions& o, bool f
       // best.ckpt names its trial in the study ("chop:best_ckpt"), so a resumed search whose
       // best trial came earlier (its trial checkpoint since dropped) still reports it.
       const int64_t source = best.front()->dedup_of.value_or(best.front()->number);
-      const std::string from = s.runner->checkpoint(source), to = s.out_dir + "/best.ckpt";
+      // A supernet's best model is its best candidate trained stand-alone, not its slice.
+      const std::string from = s.retrained_best_ckpt.empty() ? s.runner->checkpoint(source) : s.retrained_best_ckpt,
+                        to = s.out_dir + "/best.ckpt";
       auto& storage = s.study->storage();
       auto attrs = storage.get_study_user_attrs(s.study->study_id());
       auto it = attrs.find("chop:best_ckpt");
@@ -136,6 +145,9 @@ Search setup(const SearchRunOptions& o) {
   Search s;
   s.out_dir = run.software_dir() + "/search_ckpts";
   s.shared = o.resume || o.worker;
+  CHOP_CHECK(!(s.shared && cfg.strategy == "supernet"), ConfigError,
+             "[search.strategy] name = \"supernet\" trains its supernet in one process: it cannot --resume a "
+             "study or run as a worker (--n-workers)");
   s.runner = std::make_unique<TrialRunner>(run, cfg, o.toml, s.out_dir + "/trials",
                                            /*shared_machine=*/cfg.setup.n_jobs > 1 || o.worker);
   s.resolved = to_json(run, o.toml);
@@ -248,9 +260,36 @@ void request_search_stop() {
   if (search::Study* s = g_running_study.load()) s->stop();
 }
 
+/// Strategy "supernet", before the trials: trains the supernet (false: stopped by Ctrl-C).
+bool train_supernet(Search& s, const SearchRunOptions& o) {
+  const double seconds = s.runner->train_supernet(s.out_dir + "/supernet/supernet.ckpt", o.progress,
+                                                  [] { return g_stop_requested.load(); });
+  s.supernet = {{"supernet", {{"ckpt", s.out_dir + "/supernet/supernet.ckpt"},
+                              {"train_seconds", seconds},
+                              {"max_epochs", o.search.supernet.max_epochs}}}};
+  return !g_stop_requested;
+}
+
+/// Strategy "supernet", after the trials: the best candidates and a sample retrained stand-alone.
+void retrain_best(Search& s, const SearchRunOptions& o, double scoring_seconds) {
+  nlohmann::ordered_json doc = retrain_candidates(*s.runner, *s.study, o.search, s.out_dir + "/supernet", o.progress,
+                                                  [] { return g_stop_requested.load(); });
+  doc["supernet"] = s.supernet["supernet"];
+  doc["supernet"]["candidates_scored"] = s.study->n_complete();
+  doc["supernet"]["scoring_seconds"] = scoring_seconds;
+  s.supernet = doc;
+  if (doc.contains("best") && doc["best"]["ckpt"].is_string()) s.retrained_best_ckpt = doc["best"]["ckpt"];
+  s.study->storage().set_study_user_attr(s.study->study_id(), "chop:supernet", nlohmann::json::parse(doc.dump()));
+}
+
 SearchOutcome run_search(const SearchRunOptions& o) {
   Search s = setup(o);
-  optimize(s, o);
+  const bool supernet = o.search.strategy == "supernet";
+  const bool trained = !supernet || train_supernet(s, o);
+  auto start = std::chrono::steady_clock::now();
+  if (trained) optimize(s, o);
+  if (supernet && trained && !g_stop_requested && s.study->n_complete() > 0)
+    retrain_best(s, o, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   SearchOutcome outcome;
   outcome.out_dir = s.out_dir;
   outcome.n_complete = s.study->n_complete();

@@ -30,6 +30,22 @@ nlohmann::json from_param(const search::ParamValue& v) {
 
 }  // namespace
 
+nlohmann::ordered_json SearchSpace::sample(search::Trial& trial) const {
+  return choose([&](const std::string& name, const std::vector<search::ParamValue>& choices) {
+    return trial.suggest_categorical(name, choices);
+  });
+}
+
+nlohmann::ordered_json SearchSpace::tables(const std::map<std::string, search::ParamValue>& params) const {
+  return choose([&](const std::string& name, const std::vector<search::ParamValue>& choices) {
+    auto it = params.find(name);
+    CHOP_CHECK(it != params.end(), ConfigError, "the configuration has no value for parameter '{}'", name);
+    CHOP_CHECK(std::find(choices.begin(), choices.end(), it->second) != choices.end(), ConfigError,
+               "parameter '{}' = {} is not one of its choices", name, from_param(it->second).dump());
+    return it->second;
+  });
+}
+
 search::SearchSpace SearchSpace::distributions() const {
   search::SearchSpace out;
   for (const auto& [name, choices] : parameters()) {
@@ -64,8 +80,8 @@ class SeedChoices {
     }
   }
 
-  /// The config tables for this trial: {entry: {config: {key: value}}}.
-  Json sample(search::Trial& trial) const {
+  /// The config tables of pick's choices: {entry: {config: {key: value}}}.
+  Json sample(const SearchSpace::Pick& pick) const {
     Json out = Json::object();
     for (const auto& e : entries_) {
       Json config = Json::object();
@@ -76,7 +92,7 @@ class SeedChoices {
         }
         std::vector<search::ParamValue> values;
         for (const auto& c : choices) values.push_back(to_param(c, key));
-        config[key] = Json::parse(from_param(trial.suggest_categorical(param_name(e.name, key), values)).dump());
+        config[key] = Json::parse(from_param(pick(param_name(e.name, key), values)).dump());
       }
       out[e.name] = {{"config", config}};
     }
@@ -183,9 +199,9 @@ class QuantizeSpace : public SearchSpace {
     check_entries(seed_, g, by_, "[search.search_space.seed]");
     check_quantize_choices(seed_, by_);
   }
-  Json sample(search::Trial& trial) const override {
+  Json choose(const Pick& pick) const override {
     Json table = {{"by", by_}};
-    Json sampled = seed_.sample(trial);
+    Json sampled = seed_.sample(pick);
     for (const auto& [k, v] : sampled.items()) table[k] = v;
     if (!table.contains("default")) table["default"] = {{"config", {{"name", "NA"}}}};
     return {{"quantize", table}};
@@ -207,9 +223,9 @@ class ChannelModifierSpace : public SearchSpace {
     r.finish();
     check_entries(seed_, g, "name", "[search.search_space.seed]");
   }
-  Json sample(search::Trial& trial) const override {
+  Json choose(const Pick& pick) const override {
     Json table = {{"by", "name"}};
-    Json sampled = seed_.sample(trial);
+    Json sampled = seed_.sample(pick);
     for (const auto& [k, v] : sampled.items()) table[k] = v;
     if (!table.contains("default")) table["default"] = {{"config", {{"name", "NA"}}}};
     return {{"redefine_linear", table}};
@@ -261,21 +277,21 @@ class ChannelSpace : public SearchSpace {
     }
   }
 
-  Json sample(search::Trial& trial) const override {
+  Json choose(const Pick& pick) const override {
     std::vector<search::ParamValue> choices;
     for (const auto& m : multipliers_) choices.push_back(to_param(m, "channel_multiplier"));
     Json table = {{"by", "name"}, {"default", {{"config", {{"name", "NA"}}}}}};
     Json uniform;
-    if (uniform_) uniform = Json::parse(from_param(trial.suggest_categorical("channel_multiplier", choices)).dump());
+    if (uniform_) uniform = Json::parse(from_param(pick("channel_multiplier", choices)).dump());
     for (const auto& n : nodes_) {
       Json m = uniform_ ? uniform
-                        : Json::parse(from_param(trial.suggest_categorical(n + "/channel_multiplier", choices)).dump());
+                        : Json::parse(from_param(pick(n + "/channel_multiplier", choices)).dump());
       table[n] = {{"config", {{"name", "output_only"}, {"channel_multiplier", m}}}};
     }
     Json out = {{"redefine_linear", table}};
     if (quant_) {
       Json q = {{"by", by_}};
-      Json sampled = quant_->sample(trial);
+      Json sampled = quant_->sample(pick);
       for (const auto& [k, v] : sampled.items()) q[k] = v;
       if (!q.contains("default")) q["default"] = {{"config", {{"name", "NA"}}}};
       out["quantize"] = q;

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +19,17 @@ namespace chop::flow {
 /// tables in MASE's format ({"redefine_linear": {...}, "quantize": {...}}), in order.
 class SearchSpace {
  public:
+  /// Chooses one of a parameter's choices (a trial's suggestion, or a given configuration).
+  using Pick = std::function<search::ParamValue(const std::string& name, const std::vector<search::ParamValue>& choices)>;
+
   virtual ~SearchSpace() = default;
-  virtual nlohmann::ordered_json sample(search::Trial& trial) const = 0;
+  /// The tables of the choices `pick` makes.
+  virtual nlohmann::ordered_json choose(const Pick& pick) const = 0;
+  /// This trial's choices (suggested through it) as tables.
+  nlohmann::ordered_json sample(search::Trial& trial) const;
+  /// The tables of a given configuration (every parameter's value, as a trial stores them);
+  /// ConfigError naming a missing parameter or a value that is not one of its choices.
+  nlohmann::ordered_json tables(const std::map<std::string, search::ParamValue>& params) const;
   /// The parameters (flattened keys) and their choices, for reports and grid sizes.
   virtual std::vector<std::pair<std::string, std::vector<nlohmann::json>>> parameters() const = 0;
   /// The same parameters as the distributions sample() suggests (for a grid over the space).

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 
@@ -12,6 +13,7 @@
 #include "chop/results/metric_info.h"
 #include "chop/runtime/checkpoint.h"
 #include "chop/support/error.h"
+#include "chop/train/supernet.h"
 #include "chop/train/trainer.h"
 
 namespace chop::flow {
@@ -37,6 +39,10 @@ void maybe_kill_at_trial(int64_t number) {
   const char* env = std::getenv("CHOP_FAULT_KILL_AT_TRIAL");
   if (env && *env && std::strtoll(env, nullptr, 10) == number) std::raise(SIGKILL);
 }
+
+/// Values per node output in one forward pass of a supernet candidate's scoring or recalibration
+/// (2^22 floats: 16 MB an activation).
+constexpr int64_t kScoringElements = int64_t{1} << 22;
 
 uint64_t search_seed(const RunConfig& run, const SearchConfig& cfg) {
   return static_cast<uint64_t>(cfg.setup.seed >= 0 ? cfg.setup.seed : run.seed);
@@ -80,60 +86,171 @@ void TrialRunner::calibrate_from_loaded(runtime::GraphModule& m, const ir::Graph
   m->calibrate(it->second);
 }
 
-std::vector<double> TrialRunner::run(search::Trial& trial) {
-  nlohmann::ordered_json tables = space_->sample(trial);
-  trial.set_user_attr("config", nlohmann::json::parse(tables.dump()));
-  maybe_kill_at_trial(trial.number());
-  ir::Graph g = apply_transforms(base_, tables);
+runtime::GraphModule TrialRunner::fresh_module(const ir::Graph& g) {
   auto m = loaded_ ? runtime::rebuild_module(g, **loaded_, seed_, /*inherit_resized=*/true)
                    : runtime::build_module(g, seed_, device_);
   calibrate_from_loaded(m, g);
-  nlohmann::json sw_j = nlohmann::json::object(), hw_j = nlohmann::json::object(),
-                 scaled_j = nlohmann::json::object();
+  return m;
+}
+
+TrialRunner::Evaluation TrialRunner::evaluate(const ir::Graph& g, runtime::GraphModule& m, bool train,
+                                              search::Trial* trial) {
+  Evaluation e;
   // Software runners in config order (MASE's): basic_train trains, then scores its split;
   // basic_evaluation scores. Metrics merge, a later runner's value winning on a clash.
   for (const SoftwareRunner& sw : cfg_.sw_runners) {
-    if (sw.name == "basic_train") {
+    if (sw.name == "basic_train" && train) {
       train::TrainOptions t = train_options(run_, &sw);
       t.progress = false;
       t.blas_pool = !shared_machine_;  // one training on the machine
       bool pruned = false;
       train::train(m, data_, t, [&](const train::EpochRecord& r) {
-        if (r.val.n_samples == 0) return true;
-        trial.report(r.epoch, software_metric(r.val, cfg_.setup.pruning_metric));
-        pruned = trial.should_prune();
+        if (r.val.n_samples == 0 || !trial) return true;
+        trial->report(r.epoch, software_metric(r.val, cfg_.setup.pruning_metric));
+        pruned = trial->should_prune();
         return !pruned;
       });
       if (pruned) throw search::TrialPruned();
     }
-    auto metrics = train::evaluate(m, data_, split_of(sw.data_loader), sw.num_samples, cfg_.eval_mode);
+    // A supernet's candidates are scored in batches as large as memory allows (eval-mode metrics
+    // do not depend on the batching); trained trials as MASE does, in training batches.
+    const int64_t batch = supernet_ && !train && cfg_.eval_mode ? std::max(data_.batch_size(), runtime::rows_within(g, kScoringElements)) : 0;
+    auto metrics = train::evaluate(m, data_, split_of(sw.data_loader), sw.num_samples, cfg_.eval_mode, batch);
     const auto all = metrics.to_json(/*with_confusion=*/false);
-    for (const auto& name : results::metric_names(/*hardware=*/false)) sw_j[name] = all.at(name).get<double>();
+    for (const auto& name : results::metric_names(/*hardware=*/false)) e.software[name] = all.at(name).get<double>();
   }
-  for (const auto& [k, v] : measure_hardware(cfg_.hw_runners, g, &m)) hw_j[k] = v;
+  for (const auto& [k, v] : measure_hardware(cfg_.hw_runners, g, &m)) e.hardware[k] = v;
   auto metric = [&](const std::string& name) {
-    return sw_j.contains(name) ? sw_j[name].get<double>() : hw_j.at(name).get<double>();
+    return e.software.contains(name) ? e.software[name].get<double>() : e.hardware.at(name).get<double>();
   };
-  std::vector<double> values;
   double sum = 0;
   for (const auto& spec : cfg_.metrics) {
     double scaled = spec.scale * metric(spec.name);
-    scaled_j[spec.name] = scaled;
-    values.push_back(scaled);
+    e.scaled[spec.name] = scaled;
+    e.values.push_back(scaled);
     sum += spec.direction == cfg_.setup.direction ? scaled : -scaled;
   }
-  std::vector<double> constraints;
-  for (const auto& [name, limit] : cfg_.constraints) constraints.push_back(metric(name) - limit);
-  if (!constraints.empty()) trial.set_constraints(constraints);
-  trial.set_user_attr("software_metrics", sw_j);
-  trial.set_user_attr("hardware_metrics", hw_j);
-  trial.set_user_attr("scaled_metrics", scaled_j);
+  if (cfg_.setup.sum_scaled_metrics) e.values = {sum};
+  for (const auto& [name, limit] : cfg_.constraints) e.constraints.push_back(metric(name) - limit);
   // The scale each quantized tensor ended with, so a result can be reproduced with "frac".
   auto scales = m->quantization_scales();
-  if (!scales.empty()) trial.set_user_attr("quantization_scales", nlohmann::json::parse(scales.dump()));
-  runtime::save_checkpoint(checkpoint(trial.number()), m);
-  if (cfg_.setup.sum_scaled_metrics) return {sum};
-  return values;
+  if (!scales.empty()) e.scales = nlohmann::json::parse(scales.dump());
+  return e;
+}
+
+std::vector<double> TrialRunner::run(search::Trial& trial) {
+  nlohmann::ordered_json tables = space_->sample(trial);
+  trial.set_user_attr("config", nlohmann::json::parse(tables.dump()));
+  maybe_kill_at_trial(trial.number());
+  ir::Graph g = apply_transforms(base_, tables);
+  runtime::GraphModule m{nullptr};
+  if (supernet_) {
+    // The candidate's weights are the supernet's leading slices; its batch norms see its own widths.
+    m = runtime::rebuild_module(g, **supernet_, seed_, /*inherit_resized=*/true);
+    m->recalibrate_batch_norms(recalibration_batches_);
+  } else {
+    m = fresh_module(g);
+  }
+  Evaluation e = evaluate(g, m, /*train=*/!supernet_, &trial);
+  if (!e.constraints.empty()) trial.set_constraints(e.constraints);
+  trial.set_user_attr("software_metrics", e.software);
+  trial.set_user_attr("hardware_metrics", e.hardware);
+  trial.set_user_attr("scaled_metrics", e.scaled);
+  if (!e.scales.empty()) trial.set_user_attr("quantization_scales", e.scales);
+  // A candidate's weights are the supernet's: its model is the retrained one, saved then.
+  if (!supernet_) runtime::save_checkpoint(checkpoint(trial.number()), m);
+  return e.values;
+}
+
+ir::Graph TrialRunner::width_graph(const std::map<std::string, search::ParamValue>& params) const {
+  nlohmann::ordered_json tables = space_->tables(params);
+  nlohmann::ordered_json widths = nlohmann::ordered_json::object();
+  if (tables.contains("redefine_linear")) widths["redefine_linear"] = tables["redefine_linear"];
+  return apply_transforms(base_, widths);
+}
+
+double TrialRunner::train_supernet(const std::string& ckpt, bool progress, const std::function<bool()>& stop) {
+  // Width parameters (the channel multipliers) at their extremes or drawn at random; the others
+  // (quantization) do not change a width: their first choice.
+  const auto parameters = space_->parameters();
+  auto is_width = [](const std::string& name) {
+    const std::string suffix = "channel_multiplier";
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  auto config = [&](const std::function<size_t(const std::vector<nlohmann::json>&)>& pick) {
+    std::map<std::string, search::ParamValue> p;
+    for (const auto& [name, choices] : parameters) {
+      size_t i = is_width(name) ? pick(choices) : 0;
+      const auto& c = choices[i];
+      if (c.is_boolean()) p[name] = c.get<bool>();
+      else if (c.is_number_integer()) p[name] = c.get<int64_t>();
+      else if (c.is_number()) p[name] = c.get<double>();
+      else p[name] = c.get<std::string>();
+    }
+    return width_graph(p);
+  };
+  auto extreme = [](bool largest) {
+    return [largest](const std::vector<nlohmann::json>& choices) {
+      size_t best = 0;
+      for (size_t i = 1; i < choices.size(); ++i)
+        if (largest ? choices[i].get<double>() > choices[best].get<double>()
+                    : choices[i].get<double>() < choices[best].get<double>())
+          best = i;
+      return best;
+    };
+  };
+  const ir::Graph largest = config(extreme(true)), smallest = config(extreme(false));
+  supernet_ = loaded_ ? runtime::rebuild_module(largest, **loaded_, seed_, /*inherit_resized=*/true)
+                      : runtime::build_module(largest, seed_, device_);
+  const SoftwareRunner* trainer = nullptr;
+  for (const auto& sw : cfg_.sw_runners)
+    if (sw.name == "basic_train") trainer = &sw;
+  CHOP_ASSERT(trainer, "the supernet strategy needs basic_train (checked when the config was read)");
+  train::SupernetOptions so;
+  so.train = train_options(run_, trainer);
+  so.train.max_epochs = cfg_.supernet.max_epochs;
+  so.train.max_steps = -1;
+  if (cfg_.supernet.learning_rate > 0) so.train.learning_rate = cfg_.supernet.learning_rate;
+  so.train.progress = progress;
+  so.train.blas_pool = !shared_machine_;
+  so.random_subnets = cfg_.supernet.random_subnets;
+  so.batch_size = cfg_.supernet.batch_size;
+  so.distill = cfg_.supernet.distill;
+  auto draw = [&](std::mt19937_64& rng) {
+    return config([&](const std::vector<nlohmann::json>& choices) {
+      return static_cast<size_t>(std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng));
+    });
+  };
+  auto start = std::chrono::steady_clock::now();
+  train::train_supernet(*supernet_, data_, so, smallest, draw, seed_, stop);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  runtime::save_checkpoint(ckpt, *supernet_);
+  // The recalibration batches joined into as few forward passes as memory allows: the statistics
+  // of larger batches are the same expectation with less noise, at a fraction of the passes.
+  const int64_t rows = std::max(data_.batch_size(), runtime::rows_within(largest, kScoringElements));
+  std::vector<torch::Tensor> parts;
+  int64_t n_rows = 0;
+  recalibration_batches_.clear();
+  for (const auto& b : train::calibration_batches(data_, cfg_.supernet.calibration_batches, device_)) {
+    if (n_rows > 0 && n_rows + b.size(0) > rows) {
+      recalibration_batches_.push_back(torch::cat(parts));
+      parts.clear();
+      n_rows = 0;
+    }
+    parts.push_back(b);
+    n_rows += b.size(0);
+  }
+  if (!parts.empty()) recalibration_batches_.push_back(torch::cat(parts));
+  return seconds;
+}
+
+TrialRunner::Evaluation TrialRunner::train_standalone(const std::map<std::string, search::ParamValue>& params,
+                                                      const std::string& ckpt) {
+  ir::Graph g = apply_transforms(base_, space_->tables(params));
+  runtime::GraphModule m = fresh_module(g);
+  Evaluation e = evaluate(g, m, /*train=*/true, nullptr);
+  if (!ckpt.empty()) runtime::save_checkpoint(ckpt, m);
+  return e;
 }
 
 }  // namespace chop::flow

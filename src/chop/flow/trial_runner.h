@@ -2,6 +2,7 @@
 // software runners in config order, then the hardware metrics, and score the objectives.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,7 +43,36 @@ class TrialRunner {
   /// The checkpoint trial `number` saved.
   std::string checkpoint(int64_t number) const;
 
+  /// What one configuration measured: software, hardware and scaled metrics (by name), the
+  /// objective values, constraint values (empty: none) and quantization scales.
+  struct Evaluation {
+    nlohmann::json software = nlohmann::json::object(), hardware = nlohmann::json::object(),
+                   scaled = nlohmann::json::object(), scales = nlohmann::json::object();
+    std::vector<double> values, constraints;
+  };
+
+  /// Strategy "supernet": trains the supernet at every layer's largest width (sandwich rule,
+  /// [search.strategy.supernet]); run() then scores each trial's candidate from its weights
+  /// (batch norms recalibrated on training batches, quantizers calibrated) without training.
+  /// `stop` is polled every step; `progress` shows a bar. Saves the supernet as `ckpt`. Returns
+  /// the training seconds.
+  double train_supernet(const std::string& ckpt, bool progress, const std::function<bool()>& stop);
+  bool has_supernet() const { return supernet_.has_value(); }
+
+  /// A configuration (every parameter's value) trained stand-alone as a trial of the optuna
+  /// strategy would be (basic_train, evaluation, hardware metrics); its checkpoint saved as
+  /// `ckpt` unless empty.
+  Evaluation train_standalone(const std::map<std::string, search::ParamValue>& params, const std::string& ckpt);
+
  private:
+  /// The module a configuration starts from: the loaded model's weights, or `seed_`'s.
+  runtime::GraphModule fresh_module(const ir::Graph& g);
+  /// Trains (when `train`) and scores m, the module of g; `trial` (optional) gets the epochs'
+  /// values for its pruner (TrialPruned when it says stop).
+  Evaluation evaluate(const ir::Graph& g, runtime::GraphModule& m, bool train, search::Trial* trial);
+  /// The graph at the widths of a configuration's width parameters (no quantization).
+  ir::Graph width_graph(const std::map<std::string, search::ParamValue>& params) const;
+
   /// A quantized trial of the loaded model's shapes is calibrated from one shared observation of
   /// the loaded model's inputs (float, on training batches).
   void calibrate_from_loaded(runtime::GraphModule& m, const ir::Graph& g);
@@ -59,6 +89,8 @@ class TrialRunner {
   std::unique_ptr<SearchSpace> space_;
   std::mutex calibration_mutex_;
   std::map<int64_t, runtime::InputObservations> loaded_observations_;  ///< by batches observed
+  std::optional<runtime::GraphModule> supernet_;      ///< strategy "supernet", once trained
+  std::vector<torch::Tensor> recalibration_batches_;  ///< batch-norm recalibration of candidates
 };
 
 }  // namespace chop::flow

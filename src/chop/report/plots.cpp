@@ -337,6 +337,42 @@ Json intermediate_values_spec(const StudyResults& study) {
   return spec;
 }
 
+Json supernet_fidelity_spec(const StudyResults& study) {
+  if (study.supernet.is_null() || !study.supernet.contains("standalone") || study.supernet["standalone"].empty())
+    return nullptr;
+  Json rows = Json::array();
+  double low = 1e300, high = -1e300;
+  for (const auto& r : study.supernet["standalone"]) {
+    const double a = r.at("supernet").get<double>(), b = r.at("standalone").get<double>();
+    rows.push_back({{"number", r.at("trial")}, {"role", r.at("role")}, {"supernet", a}, {"standalone", b}});
+    low = std::min({low, a, b});
+    high = std::max({high, a, b});
+  }
+  const std::string metric = study.supernet.value("metric", std::string("accuracy"));
+  Json spec = base_spec("supernet scores against stand-alone training");
+  spec["width"] = 420;
+  spec["height"] = 420;
+  Json diagonal = {{"data", {{"values", Json::array({{{"supernet", low}, {"standalone", low}},
+                                                     {{"supernet", high}, {"standalone", high}}})}}},
+                   {"mark", {{"type", "line"}, {"color", "#bbb"}, {"strokeDash", {4, 4}}}},
+                   {"encoding", {{"x", {{"field", "supernet"}, {"type", "quantitative"}}},
+                                 {"y", {{"field", "standalone"}, {"type", "quantitative"}}}}}};
+  Json points = {
+      {"data", {{"values", rows}}},
+      {"mark", {{"type", "point"}, {"filled", true}, {"size", 70}}},
+      {"encoding",
+       {{"x", {{"field", "supernet"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
+               {"title", metric + " from the supernet's weights"}}},
+        {"y", {{"field", "standalone"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
+               {"title", metric + " trained stand-alone"}}},
+        {"color", {{"field", "role"}, {"type", "nominal"}, {"title", "configuration"}}},
+        {"tooltip", Json::array({tooltip("number", "trial", "quantitative"), tooltip("role", "role"),
+                                 tooltip("supernet", "supernet", "quantitative"),
+                                 tooltip("standalone", "stand-alone", "quantitative")})}}}};
+  spec["layer"] = Json::array({diagonal, points});
+  return spec;
+}
+
 std::vector<Chart> report_charts(const StudyResults& study) {
   std::vector<Chart> charts;
   auto add = [&](std::string id, std::string title, std::string note, Json spec) {
@@ -361,6 +397,16 @@ std::vector<Chart> report_charts(const StudyResults& study) {
   add("chart-intermediate", "Intermediate values",
       "per-epoch values of the pruning metric: completed and pruned trials in different colours",
       intermediate_values_spec(study));
+  if (!study.supernet.is_null() && study.supernet.contains("fidelity")) {
+    const auto& f = study.supernet["fidelity"];
+    std::string note = fmt::format(
+        "each configuration trained stand-alone (the best {} retrained, the others a random sample): Kendall's tau "
+        "{} over {}, top-{} overlap {}/{}",
+        f.value("top_k", 0), f["kendall_tau"].is_number() ? fmt::format("{:.3f}", f["kendall_tau"].get<double>()) : "n/a",
+        f.value("configs", 0), f.value("top_k", 0), f.value("top_k_overlap", 0), f.value("top_k", 0));
+    if (f.contains("warning")) note += ". Warning: " + f["warning"].get<std::string>();
+    add("chart-supernet", "Supernet fidelity", note, supernet_fidelity_spec(study));
+  }
   return charts;
 }
 

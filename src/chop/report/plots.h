@@ -48,6 +48,11 @@ nlohmann::json importance_spec(const StudyResults& study);
 /// that reported any, lines coloured by state (completed vs pruned). Null when none did.
 nlohmann::json intermediate_values_spec(const StudyResults& study);
 
+/// A supernet search's fidelity: rows {number, role ("best" retrained | "sample"), supernet,
+/// standalone} per configuration trained stand-alone, the supernet's score against the
+/// stand-alone value of supernet.json's metric, with the y = x line. Null without a supernet.
+nlohmann::json supernet_fidelity_spec(const StudyResults& study);
+
 /// One chart of the report.
 struct Chart {
   std::string id;     ///< HTML element id, e.g. "chart-history"

@@ -286,6 +286,8 @@ StudyResults from_study(search::Study& study, const std::string& source) {
     r.resolved_config = nlohmann::ordered_json::parse(it->second.dump());
   else
     r.resolved_config = {{"study", r.name}};
+  if (auto it = attrs.find("chop:supernet"); it != attrs.end())
+    r.supernet = nlohmann::ordered_json::parse(it->second.dump());
   return r;
 }
 
@@ -357,6 +359,7 @@ void write_results_dir(const StudyResults& r, const std::string& dir) {
   write_file_atomically(dir + "/log.json", log.dump(2) + "\n");
   write_file_atomically(dir + "/best.json", best.dump(2) + "\n");
   write_file_atomically(dir + "/trials.csv", trials_csv(r));
+  if (!r.supernet.is_null()) write_file_atomically(dir + "/supernet.json", r.supernet.dump(2) + "\n");
 }
 
 std::string resolve_results_dir(const std::string& dir) {
@@ -403,6 +406,11 @@ StudyResults load_results_dir(const std::string& dir_in) {
   if (study.contains("name") && study["name"].is_string()) out.name = study["name"].get<std::string>();
   if (out.name.empty()) out.name = fs::path(dir).lexically_normal().filename().string();
 
+  if (const std::string supernet_path = path("supernet.json"); fs::exists(supernet_path)) {
+    out.supernet = read_json_file<nlohmann::ordered_json>(supernet_path);
+    CHOP_CHECK(out.supernet.is_object(), DataError, "'{}' must hold an object, but holds {}", supernet_path,
+               out.supernet.type_name());
+  }
   if (fs::exists(best_path)) {
     auto best = read_json_file<nlohmann::ordered_json>(best_path);
     CHOP_CHECK(best.is_array(), DataError, "'{}' must hold an array of trials, but holds {}", best_path,

@@ -74,6 +74,9 @@ struct StudyResults {
   std::vector<TrialRecord> trials;    ///< sorted by number
   std::vector<int64_t> best_numbers;  ///< best trial(s) / Pareto front as the search saw it
   nlohmann::ordered_json resolved_config = nlohmann::ordered_json::object();
+  /// Strategy "supernet": supernet.json (the supernet's training and scoring, the stand-alone
+  /// retraining, the fidelity of the scores); null otherwise.
+  nlohmann::ordered_json supernet;
 
   bool is_multi_objective() const { return objectives.size() > 1; }
   /// Param keys in first-seen order over all trials.
@@ -109,8 +112,8 @@ StudyResults from_study(search::Study& study, const std::string& source);
 /// bad URL; SearchError when no such study exists (listing the ones there are).
 StudyResults load_study(const std::string& url, const std::string& name);
 
-/// Writes log.json, best.json, trials.csv, study.json and resolved_config.json into dir, each
-/// atomically.
+/// Writes log.json, best.json, trials.csv, study.json and resolved_config.json (and a
+/// supernet's supernet.json) into dir, each atomically.
 void write_results_dir(const StudyResults& r, const std::string& dir);
 /// Reads what write_results_dir writes. `dir` may also be a project directory holding
 /// software/search_ckpts/. Throws DataError naming the file that is missing, not JSON, or malformed.

@@ -130,20 +130,25 @@ torch::Tensor GraphModuleImpl::run_step(Step& s, const ir::Node& n,
     case OpKind::Output:
       return v[s.inputs[0]];
     case OpKind::Linear:
+      if (s.active_out >= 0)
+        return torch::linear(v[s.inputs[0]], s.linear->weight.narrow(0, 0, s.active_out).narrow(1, 0, s.active_in),
+                             a.bias ? s.linear->bias.narrow(0, 0, s.active_out) : torch::Tensor());
       if (!s.quantized || float_forward_) return s.linear->forward(v[s.inputs[0]]);
       return torch::linear(s.q.data_in.forward(v[s.inputs[0]], is_training()),
                            s.q.weight.forward(s.linear->weight, is_training()),
                            s.q.bias.forward(s.linear->bias, is_training()));
     case OpKind::Conv2d:
+      if (s.active_out >= 0)
+        return torch::conv2d(v[s.inputs[0]], s.conv->weight.narrow(0, 0, s.active_out).narrow(1, 0, s.active_in),
+                             a.bias ? s.conv->bias.narrow(0, 0, s.active_out) : torch::Tensor(), a.stride, a.padding);
       if (!s.quantized || float_forward_) return s.conv->forward(v[s.inputs[0]]);
       // Unlike MASE's quantized conv, the bias is kept.
       return torch::conv2d(s.q.data_in.forward(v[s.inputs[0]], is_training()),
                            s.q.weight.forward(s.conv->weight, is_training()),
                            s.q.bias.forward(s.conv->bias, is_training()), a.stride, a.padding);
     case OpKind::BatchNorm1d:
-      return s.bn1d->forward(v[s.inputs[0]]);
     case OpKind::BatchNorm2d:
-      return s.bn2d->forward(v[s.inputs[0]]);
+      return batch_norm(s, n, v[s.inputs[0]]);
     case OpKind::Relu:
       if (!s.quantized || float_forward_) return torch::relu(v[s.inputs[0]]);
       return torch::relu(s.q.data_in.forward(v[s.inputs[0]], is_training()));
@@ -163,6 +168,66 @@ torch::Tensor GraphModuleImpl::run_step(Step& s, const ir::Node& n,
              s.q.data_in.forward(v[s.inputs[1]], is_training());
   }
   CHOP_ASSERT(false, "unhandled op {}", static_cast<int>(s.op));
+}
+
+torch::Tensor GraphModuleImpl::batch_norm(Step& s, const ir::Node& n, const torch::Tensor& x) {
+  if (s.active_out < 0 && bn_momentum_ < 0) return s.bn1d ? s.bn1d->forward(x) : s.bn2d->forward(x);
+  const int64_t f = s.active_out >= 0 ? s.active_out : n.attrs.num_features;
+  auto run = [&](auto& bn) {
+    auto slice = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, 0, f) : t; };
+    return torch::batch_norm(x, slice(bn->weight), slice(bn->bias), slice(bn->running_mean),
+                             slice(bn->running_var), is_training(),
+                             bn_momentum_ >= 0 ? bn_momentum_ : n.attrs.momentum, n.attrs.eps,
+                             /*cudnn_enabled=*/false);
+  };
+  return s.bn1d ? run(s.bn1d) : run(s.bn2d);
+}
+
+void GraphModuleImpl::set_active_widths(const ir::Graph& sub) {
+  const auto& nodes = graph_.nodes();
+  CHOP_CHECK(sub.size() == nodes.size(), GraphError,
+             "graph '{}' ({} nodes) is not a narrowing of the supernet '{}' ({} nodes)", sub.model_name(),
+             sub.size(), graph_.model_name(), nodes.size());
+  std::vector<std::pair<int64_t, int64_t>> widths(nodes.size(), {-1, -1});
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node &mine = nodes[i], &theirs = sub.nodes()[i];
+    CHOP_CHECK(mine.name == theirs.name && mine.op == theirs.op, GraphError,
+               "graph '{}' is not a narrowing of the supernet: node {} is '{}' ({}), the supernet's '{}' ({})",
+               sub.model_name(), i, theirs.name, ir::op_name(theirs.op), mine.name, ir::op_name(mine.op));
+    CHOP_CHECK(!steps_[i].quantized, GraphError, "the supernet's node '{}' is quantized: a supernet runs in float",
+               mine.name);
+    const ir::Attrs &a = mine.attrs, &b = theirs.attrs;
+    std::pair<int64_t, int64_t> in_out{-1, -1}, limit{0, 0};
+    if (mine.op == OpKind::Linear) in_out = {b.in_features, b.out_features}, limit = {a.in_features, a.out_features};
+    if (mine.op == OpKind::Conv2d) in_out = {b.in_channels, b.out_channels}, limit = {a.in_channels, a.out_channels};
+    if (mine.op == OpKind::BatchNorm1d || mine.op == OpKind::BatchNorm2d)
+      in_out = {b.num_features, b.num_features}, limit = {a.num_features, a.num_features};
+    CHOP_CHECK(in_out.first <= limit.first && in_out.second <= limit.second, GraphError,
+               "node '{}' of graph '{}' is wider than the supernet's ({} x {} > {} x {})", mine.name,
+               sub.model_name(), in_out.first, in_out.second, limit.first, limit.second);
+    widths[i] = in_out;
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) std::tie(steps_[i].active_in, steps_[i].active_out) = widths[i];
+}
+
+void GraphModuleImpl::clear_active_widths() {
+  for (auto& s : steps_) s.active_in = s.active_out = -1;
+}
+
+void GraphModuleImpl::recalibrate_batch_norms(const std::vector<torch::Tensor>& batches) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = is_training();
+  train(true);
+  for (auto& s : steps_)
+    if (s.dropout) s.dropout->eval();
+  float_forward_ = true;  // statistics of the float network: quantizers are calibrated after
+  for (size_t k = 0; k < batches.size(); ++k) {
+    bn_momentum_ = 1.0 / static_cast<double>(k + 1);  // running = mean of the batches' statistics
+    forward(batches[k]);
+  }
+  bn_momentum_ = -1;
+  float_forward_ = false;
+  train(was_training);
 }
 
 std::vector<torch::Tensor> GraphModuleImpl::forward_all(const torch::Tensor& x,
@@ -332,6 +397,16 @@ GraphModule rebuild_module(const ir::Graph& g, GraphModuleImpl& old, uint64_t se
   take(old_params, m->named_parameters());
   take(old_buffers, m->named_buffers());
   return m;
+}
+
+int64_t rows_within(const ir::Graph& g, int64_t elements) {
+  int64_t widest = 1;
+  for (const auto& n : g.nodes()) {
+    int64_t size = 1;
+    for (auto d : n.meta.out_shape) size *= d;
+    widest = std::max(widest, size);
+  }
+  return std::max<int64_t>(1, elements / widest);
 }
 
 namespace {

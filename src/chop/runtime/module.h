@@ -62,6 +62,22 @@ class GraphModuleImpl : public torch::nn::Module {
   /// per channel), "frac_width": f when every s is 2^-f, "signed": bool}.
   nlohmann::ordered_json quantization_scales();
 
+  /// Weight sharing (a width supernet): runs as the narrower graph `sub` (same nodes and ops,
+  /// every width at most this graph's, e.g. after a channel transform): each Linear / Conv2d
+  /// uses the leading [out, in] block of its weight and bias, each batch norm the leading
+  /// features of its parameters and running statistics (training updates those in place).
+  /// Gradients reach the shared tensors. Float forward only. GraphError when sub is not a
+  /// narrowing of this graph or the graph is quantized.
+  void set_active_widths(const ir::Graph& sub);
+  /// Back to the full widths.
+  void clear_active_widths();
+
+  /// Recomputes every batch norm's running statistics (of the active widths) from `batches`,
+  /// as PyTorch's cumulative average (momentum None) does: the mean over batches of each
+  /// batch's mean and unbiased variance at the norm's input, the network in training mode
+  /// (batch statistics), dropout and quantizers off. Other parameters are left alone.
+  void recalibrate_batch_norms(const std::vector<torch::Tensor>& batches);
+
  private:
   struct Step {
     ir::OpKind op;
@@ -73,14 +89,21 @@ class GraphModuleImpl : public torch::nn::Module {
     torch::nn::BatchNorm1d bn1d{nullptr};
     torch::nn::BatchNorm2d bn2d{nullptr};
     torch::nn::Dropout dropout{nullptr};
+    int64_t active_in = -1, active_out = -1;  ///< set_active_widths (batch norms: out)
   };
+  torch::Tensor batch_norm(Step& s, const ir::Node& n, const torch::Tensor& x);
   torch::Tensor run_step(Step& s, const ir::Node& n, const std::vector<torch::Tensor>& v);
 
   ir::Graph graph_;
   std::vector<Step> steps_;
   bool float_forward_ = false;  ///< observe_inputs: quantizers off
+  double bn_momentum_ = -1;     ///< recalibrate_batch_norms: this batch's momentum; -1: the node's
 };
 TORCH_MODULE(GraphModule);
+
+/// Rows of a batch whose every node output holds at most `elements` values (at least 1): a batch
+/// size by memory for forward passes that need no particular one (scoring, calibration).
+int64_t rows_within(const ir::Graph& g, int64_t elements);
 
 /// Builds a module for g with weights drawn from `seed` (same seed, same weights), on device.
 GraphModule build_module(const ir::Graph& g, uint64_t seed,

@@ -12,7 +12,6 @@
 #include "chop/support/files.h"
 #include "chop/support/progress.h"
 #include "chop/train/manual_step.h"
-#include "chop/train/optimizer.h"
 
 namespace chop::train {
 namespace {
@@ -22,13 +21,20 @@ torch::Device device_of(runtime::GraphModule& m) {
   return params.empty() ? torch::Device(torch::kCPU) : params[0].device();
 }
 
-double cosine_lr(double base, int64_t epoch, int64_t max_epochs) {
+}  // namespace
+
+double epoch_learning_rate(const TrainOptions& o, int64_t epoch) {
   const double eta_min = 1e-6;
-  if (max_epochs <= 0) return base;
-  return eta_min + (base - eta_min) * (1 + std::cos(M_PI * epoch / max_epochs)) / 2;
+  if (o.scheduler != "cosine" || o.max_epochs <= 0) return o.learning_rate;
+  return eta_min + (o.learning_rate - eta_min) * (1 + std::cos(M_PI * epoch / o.max_epochs)) / 2;
 }
 
-}  // namespace
+FlatOptimizer make_optimizer(std::vector<torch::Tensor> params, const TrainOptions& o) {
+  OptimizerOptions oo;
+  oo.name = o.optimizer;
+  oo.weight_decay = o.optimizer == "sgd" && o.weight_decay == 0 ? 5e-4 : o.weight_decay;
+  return FlatOptimizer(std::move(params), oo);
+}
 
 nlohmann::ordered_json EpochRecord::to_json() const {
   nlohmann::ordered_json j{{"epoch", epoch},
@@ -57,7 +63,7 @@ void calibrate(runtime::GraphModule& m, const data::DataModule& dm) {
 }
 
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
-                               data::SplitKind split, int64_t max_samples, bool eval_mode) {
+                               data::SplitKind split, int64_t max_samples, bool eval_mode, int64_t batch_size) {
   calibrate(m, dm);
   torch::NoGradGuard no_grad;
   bool was_training = m->is_training();
@@ -65,7 +71,7 @@ ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& 
   torch::Device device = device_of(m);
   MetricAccumulator acc(dm.info().num_classes, device);
   int64_t seen = 0;
-  for (const auto& b : dm.batches(split)) {
+  for (const auto& b : dm.batches(split, 0, batch_size)) {
     if (max_samples > 0 && seen >= max_samples) break;
     auto x = b.x, y = b.y;
     if (max_samples > 0 && seen + y.size(0) > max_samples) {
@@ -92,10 +98,7 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
              "scheduler must be cosine or none, but got '{}'", o.scheduler);
   CHOP_CHECK(dm.train().size() > 0, DataError, "the training split is empty");
   calibrate(m, dm);
-  OptimizerOptions oo;
-  oo.name = o.optimizer;
-  oo.weight_decay = o.optimizer == "sgd" && o.weight_decay == 0 ? 5e-4 : o.weight_decay;
-  FlatOptimizer optimizer(m->parameters(), oo);
+  FlatOptimizer optimizer = make_optimizer(m->parameters(), o);
   std::unique_ptr<ManualStep> manual = o.manual_backward ? ManualStep::make(*m) : nullptr;
   std::optional<runtime::BlasPoolForLargeProducts> blas_pool;
   if (o.blas_pool) blas_pool.emplace(m->graph(), dm.batch_size());
@@ -116,7 +119,7 @@ TrainResult train(runtime::GraphModule& m, const data::DataModule& dm, const Tra
   if (o.progress) bar = std::make_unique<ProgressBar>("train", total_steps, "step");
 
   for (int64_t epoch = 0; epoch < n_epochs; ++epoch) {
-    double lr = o.scheduler == "cosine" ? cosine_lr(o.learning_rate, epoch, o.max_epochs) : o.learning_rate;
+    double lr = epoch_learning_rate(o, epoch);
     auto start = std::chrono::steady_clock::now();
     m->train();
     auto loss_sum = torch::zeros({}, torch::dtype(torch::kFloat32).device(device));

@@ -8,6 +8,7 @@
 #include "chop/data/data_module.h"
 #include "chop/runtime/module.h"
 #include "chop/train/metrics.h"
+#include "chop/train/optimizer.h"
 
 namespace chop::train {
 
@@ -46,6 +47,11 @@ struct TrainResult {
   std::string best_ckpt, last_ckpt;
 };
 
+/// The learning rate of an epoch: cosine (per epoch, to 1e-6 at max_epochs, as MASE) or constant.
+double epoch_learning_rate(const TrainOptions& options, int64_t epoch);
+/// The optimizer the options name (sgd's weight decay 0 means MASE's 5e-4) over params.
+FlatOptimizer make_optimizer(std::vector<torch::Tensor> params, const TrainOptions& options);
+
 /// Called after each epoch; return false to stop training (pruning).
 using EpochCallback = std::function<bool(const EpochRecord&)>;
 
@@ -66,7 +72,9 @@ std::vector<torch::Tensor> calibration_batches(const data::DataModule& dm, int64
 /// unless eval_mode is false (MASE's runner key): then in training mode, as PyTorch would run
 /// it, with batch statistics in batch norms (updating their running statistics) and dropout on.
 /// An uncalibrated quantized model is calibrated on the training split first (calibrate()).
+/// batch_size 0: the data module's.
 ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& dm,
-                               data::SplitKind split, int64_t max_samples = 0, bool eval_mode = true);
+                               data::SplitKind split, int64_t max_samples = 0, bool eval_mode = true,
+                               int64_t batch_size = 0);
 
 }  // namespace chop::train

@@ -5,6 +5,7 @@
 
 #include "chop/flow/search_config.h"
 #include "chop/flow/search_space.h"
+#include "chop/flow/supernet.h"
 #include "chop/flow/transforms.h"
 #include "chop/passes/analysis.h"
 #include "chop/passes/hardware_metrics.h"
@@ -176,4 +177,65 @@ TEST(SearchConfig, ObjectivesAsTheSearchDecidesThem) {
   ASSERT_EQ(summed.size(), 1u);
   EXPECT_EQ(summed[0].name, "sum_scaled_metrics");
   EXPECT_TRUE(summed[0].maximize);
+}
+
+TEST(SearchConfig, ReadsTheSupernetStrategy) {
+  auto toml = config_file("lab4_channel_per_layer_synth.toml");
+  auto& strategy = toml["search"]["strategy"];
+  strategy["name"] = "supernet";
+  strategy["supernet"] = {{"max_epochs", 3}, {"retrain", 2}, {"fidelity_samples", 5}, {"distill", false}};
+  auto c = read_search_config(toml["search"]);
+  EXPECT_EQ(c.strategy, "supernet");
+  EXPECT_EQ(c.supernet.max_epochs, 3);
+  EXPECT_EQ(c.supernet.retrain, 2);
+  EXPECT_EQ(c.supernet.fidelity_samples, 5);
+  EXPECT_FALSE(c.supernet.distill);
+  EXPECT_EQ(c.supernet.random_subnets, 2);  // the default
+  EXPECT_EQ(c.to_json()["strategy"]["supernet"]["retrain"], 2);
+  // Bad values and misplaced tables name the key.
+  auto error_of = [&](const std::function<void(nlohmann::ordered_json&)>& edit) {
+    auto t = toml;
+    edit(t["search"]);
+    try {
+      read_search_config(t["search"]);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of([](auto& s) { s["strategy"]["supernet"]["retrain"] = 0; })
+                .find("[search.strategy.supernet] retrain must be >= 1, but got 0"), std::string::npos);
+  EXPECT_NE(error_of([](auto& s) { s["strategy"]["supernet"]["epochs"] = 2; }).find("epochs"), std::string::npos);
+  EXPECT_NE(error_of([](auto& s) { s["strategy"]["name"] = "optuna"; })
+                .find("[search.strategy.supernet] is read only with"), std::string::npos);
+  EXPECT_NE(error_of([](auto& s) { s["search_space"]["name"] = "graph/quantize/mixed_precision_ptq"; })
+                .find("searches channel widths"), std::string::npos);
+  EXPECT_NE(error_of([](auto& s) { s["strategy"].erase("sw_runner"); }).find("sw_runner.basic_train"),
+            std::string::npos);
+  EXPECT_NE(error_of([](auto& s) { s["strategy"]["name"] = "ofa"; }).find("\"supernet\""), std::string::npos);
+}
+
+TEST(SearchSpace, TablesOfAGivenConfigurationAreTheTrialsTables) {
+  auto c = read_search_config(config_file("lab4_channel_per_layer_synth.toml")["search"]);
+  auto g = models::build_model("jsc-s");
+  auto space = make_search_space(c, g);
+  std::map<std::string, search::ParamValue> params;
+  for (const auto& [name, choices] : space->parameters()) params[name] = 0.5;
+  auto tables = space->tables(params);
+  EXPECT_EQ(tables["redefine_linear"]["seq_blocks_5"]["config"]["channel_multiplier"], 0.5);
+  EXPECT_EQ(apply_transforms(g, tables).node("seq_blocks_5").attrs.out_features, 16);
+  params.begin()->second = 3.0;
+  EXPECT_THROW(space->tables(params), ConfigError);  // not one of its choices
+  params.erase(params.begin());
+  EXPECT_THROW(space->tables(params), ConfigError);  // missing
+}
+
+TEST(Supernet, KendallTauAsScipyCountsIt) {
+  // scipy.stats.kendalltau: one discordant pair of six -> (5 - 1) / 6.
+  EXPECT_NEAR(kendall_tau({1, 2, 3, 4}, {1, 3, 2, 4}), 4.0 / 6.0, 1e-12);
+  // Ties (tau-b): 4 concordant, 0 discordant, one pair tied in x only, one in y only -> 4 / 5.
+  EXPECT_NEAR(kendall_tau({1, 2, 2, 3}, {1, 2, 3, 3}), 0.8, 1e-12);
+  EXPECT_NEAR(kendall_tau({1, 2, 3}, {3, 2, 1}), -1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(kendall_tau({1}, {1})));
+  EXPECT_TRUE(std::isnan(kendall_tau({1, 1, 1}, {1, 2, 3})));
 }

@@ -1,0 +1,131 @@
+# chop search with the supernet strategy: one supernet trained, every candidate scored from it,
+# the best retrained stand-alone, fidelity reported; bad supernet configs refused before any work.
+CONFIGS="$(dirname "$CASE")/../../configs"
+ok "$CHOP" data synth jsc --out jsc.h5 --rows 6000 --seed 0
+sed -e 's/^name = "optuna"/name = "supernet"/' -e 's/^n_trials = 20/n_trials = 300/' \
+  "$CONFIGS/lab4_channel_per_layer_synth.toml" > supernet.toml
+cat >> supernet.toml <<'TOML'
+
+[search.strategy.supernet]
+max_epochs = 2
+retrain = 2
+fidelity_samples = 4
+calibration_batches = 4
+TOML
+ok "$CHOP" search --config supernet.toml --data-path jsc.h5 --project sn
+has "supernet: trained in"
+has "256 candidates scored in"
+has "6 configurations trained stand-alone"
+has "fidelity over 6 stand-alone configurations: Kendall's tau"
+has "all 256 configurations of the search space are evaluated"
+DIR=mase_output/sn/software/search_ckpts
+for f in supernet.json best.ckpt report.html log.json supernet/supernet.ckpt; do
+  [ -f "$DIR/$f" ] && pass || fail "missing search_ckpts/$f"
+done
+python3 - "$DIR" <<'PY' && pass || fail "supernet.json does not describe the retraining"
+import json, sys, math
+d = sys.argv[1]
+log = json.load(open(d + "/log.json"))
+sn = json.load(open(d + "/supernet.json"))
+assert len(log) == 256 and len({json.dumps(t["params"], sort_keys=True) for t in log}) == 256
+rows = sn["standalone"]
+assert [r["role"] for r in rows] == ["best", "best", "sample", "sample", "sample", "sample"], rows
+# The retrained are the two best candidates by the supernet's accuracy.
+by_score = sorted(log, key=lambda t: (-t["values"][0], t["number"]))
+assert [r["trial"] for r in rows[:2]] == [t["number"] for t in by_score[:2]]
+for r in rows:
+    t = next(t for t in log if t["number"] == r["trial"])
+    assert r["params"] == t["params"] and abs(r["supernet"] - t["software_metrics"]["accuracy"]) < 1e-12
+    assert 0 <= r["standalone"] <= 1 and r["software_metrics"]["accuracy"] == r["standalone"]
+f = sn["fidelity"]
+assert f["configs"] == 6 and f["top_k"] == 2 and 0 <= f["top_k_overlap"] <= 2
+assert f["kendall_tau"] is None or -1 <= f["kendall_tau"] <= 1
+assert sn["best"]["role"] == "best" and sn["best"]["standalone"] == max(r["standalone"] for r in rows[:2])
+assert sn["supernet"]["candidates_scored"] == 256
+PY
+ok "$CHOP" test jsc-s jsc --data-path jsc.h5 --load "$DIR/best.ckpt" --project sn
+has "accuracy"
+grep -q "Supernet fidelity" "$DIR/report.html" && pass || fail "report lacks the fidelity chart"
+# chop report reads supernet.json back.
+ok "$CHOP" report "$DIR" --out again.html
+grep -q "Supernet fidelity" again.html && pass || fail "chop report lost the fidelity chart"
+
+# Same config and seed: the same scores and the same retrained configurations.
+ok "$CHOP" search --config supernet.toml --data-path jsc.h5 --project sn2
+python3 - <<'PY' && pass || fail "a supernet search is not deterministic"
+import json
+a = json.load(open("mase_output/sn/software/search_ckpts/supernet.json"))
+b = json.load(open("mase_output/sn2/software/search_ckpts/supernet.json"))
+strip = lambda s: [(r["trial"], r["supernet"], r["standalone"]) for r in s["standalone"]]
+assert strip(a) == strip(b), (strip(a), strip(b))
+PY
+
+# Conv2d + BatchNorm2d (cnn-small on MNIST-shaped data) and a joint width + quantization space
+# (candidates quantized from the shared float weights, calibrated, then scored).
+ok "$CHOP" data synth mnist --out mn --rows 600 --seed 3
+cat > cnn.toml <<'TOML'
+model = "cnn-small"
+dataset = "mnist"
+batch_size = 64
+[search.search_space]
+name = "graph/architecture/channel"
+[search.search_space.setup]
+channel_multipliers = [0.25, 0.5]
+[search.strategy]
+name = "supernet"
+[search.strategy.supernet]
+max_epochs = 1
+retrain = 1
+fidelity_samples = 1
+[search.strategy.sw_runner.basic_train]
+max_epochs = 1
+[search.strategy.setup]
+n_trials = 8
+TOML
+ok "$CHOP" search --config cnn.toml --data-dir mn --project cnn
+has "8 candidates scored"
+has "2 configurations trained stand-alone"
+cat > joint.toml <<'TOML'
+model = "jsc-s"
+dataset = "jsc"
+[search.search_space]
+name = "graph/joint/channel_quantize"
+[search.search_space.setup]
+channel_multipliers = [0.5, 1]
+by = "type"
+[search.search_space.seed.linear.config]
+name = ["integer"]
+data_in_width = [8]
+weight_width = [4, 8]
+bias_width = [8]
+[search.strategy]
+name = "supernet"
+[search.strategy.supernet]
+max_epochs = 1
+retrain = 1
+fidelity_samples = 2
+[search.strategy.sw_runner.basic_train]
+max_epochs = 1
+[search.strategy.setup]
+n_trials = 40
+TOML
+ok "$CHOP" search --config joint.toml --data-path jsc.h5 --project joint
+has "32 candidates scored"
+python3 - <<'PY' && pass || fail "joint supernet candidates are not quantized"
+import json
+log = json.load(open("mase_output/joint/software/search_ckpts/log.json"))
+assert len(log) == 32
+assert all("quantization_scales" in t for t in log), log[0].keys()
+widths = {t["params"]["linear/config/weight_width"] for t in log}
+assert widths == {4, 8}, widths
+PY
+
+# Bad supernet configs: one line naming the key, before any training.
+sed 's/^retrain = 2/retrain = 0/' supernet.toml > bad1.toml
+fails "[search.strategy.supernet] retrain must be >= 1, but got 0" "$CHOP" search --config bad1.toml --data-path jsc.h5 --project bad
+sed 's/^max_epochs = 2$/max_epoch = 2/' supernet.toml > bad2.toml
+fails "max_epoch" "$CHOP" search --config bad2.toml --data-path jsc.h5 --project bad
+sed 's|^name = "graph/architecture/channel"|name = "graph/quantize/mixed_precision_ptq"|' supernet.toml > bad3.toml
+fails "searches channel widths" "$CHOP" search --config bad3.toml --data-path jsc.h5 --project bad
+fails "trains its supernet in one process" "$CHOP" search --config supernet.toml --data-path jsc.h5 --project sn --resume
+[ ! -d mase_output/bad ] && pass || fail "a refused config wrote outputs"
