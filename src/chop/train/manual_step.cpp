@@ -5,10 +5,19 @@
 
 namespace chop::train {
 
-std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
+std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) { return build(m, nullptr); }
+
+std::unique_ptr<ManualStep> ManualStep::make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub) {
+  return build(m, &sub);
+}
+
+std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const ir::Graph* sub) {
   const ir::Graph& g = m.graph();
   const auto params = m.named_parameters();
   const auto buffers = m.named_buffers();
+  if (sub && sub->size() != g.size()) return nullptr;
+  for (auto& p : m.parameters())
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   auto step = std::unique_ptr<ManualStep>(new ManualStep());
   const std::string* previous = nullptr;
   bool seen_param = false;
@@ -21,7 +30,17 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
     if (n.inputs.size() != 1 || !previous || n.inputs[0] != *previous) return nullptr;
     previous = &n.name;
     runtime::NodeQuantizers& q = m.quantizers(g.index_of(n.name));
-    if (q.active() && n.op != ir::OpKind::Linear) return nullptr;
+    if (q.active() && (n.op != ir::OpKind::Linear || sub)) return nullptr;
+    // A supernet slice: the leading [out, in] block of a Linear, the leading features of a norm.
+    const ir::Node* narrow = sub ? &sub->nodes()[g.index_of(n.name)] : nullptr;
+    if (narrow && (narrow->name != n.name || narrow->op != n.op)) return nullptr;
+    auto leading = [&](const torch::Tensor& t) {
+      if (!narrow || !t.defined()) return t;
+      if (n.op == ir::OpKind::Linear)
+        return t.dim() == 2 ? t.narrow(0, 0, narrow->attrs.out_features).narrow(1, 0, narrow->attrs.in_features)
+                            : t.narrow(0, 0, narrow->attrs.out_features);
+      return t.narrow(0, 0, narrow->attrs.num_features);
+    };
     const bool two_d = !n.meta.in_shapes.empty() && n.meta.in_shapes[0].size() == 1;
     Layer layer;
     layer.kind = Layer::Kind::Relu;
@@ -45,8 +64,8 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
         if (!two_d) return nullptr;
         layer.kind = Layer::Kind::Linear;
         if (!w || (n.attrs.bias && !b)) return nullptr;
-        layer.weight = *w;
-        if (n.attrs.bias) layer.bias = *b;
+        layer.weight = leading(*w), layer.weight_grad = leading(w->grad());
+        if (n.attrs.bias) layer.bias = leading(*b), layer.bias_grad = leading(b->grad());
         if (q.active()) layer.q = &q;
         break;
       }
@@ -57,8 +76,9 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
         const torch::Tensor* var = buffers.find(n.name + ".running_var");
         const torch::Tensor* tracked = buffers.find(n.name + ".num_batches_tracked");
         if (!w || !b || !mean || !var || !tracked) return nullptr;
-        layer.weight = *w, layer.bias = *b;
-        layer.running_mean = *mean, layer.running_var = *var, layer.batches_tracked = *tracked;
+        layer.weight = leading(*w), layer.bias = leading(*b);
+        layer.weight_grad = leading(w->grad()), layer.bias_grad = leading(b->grad());
+        layer.running_mean = leading(*mean), layer.running_var = leading(*var), layer.batches_tracked = *tracked;
         layer.momentum = n.attrs.momentum, layer.eps = n.attrs.eps;
         break;
       }
@@ -78,8 +98,6 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
     step->layers_.push_back(std::move(layer));
   }
   if (!seen_param) return nullptr;
-  for (auto& p : m.parameters())
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   auto opts = step->layers_[step->first_param_].weight.options();
   for (auto& l : step->layers_) l.out = torch::empty({0}, opts), l.grad_in = torch::empty({0}, opts);
   step->log_probs_ = torch::empty({0}, opts);
@@ -89,7 +107,8 @@ std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) {
   return step;
 }
 
-torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& soft,
+                              bool accumulate) {
   torch::NoGradGuard no_grad;
   if (x.size(0) != rows_) {
     // Emptied buffers are resized by the out= kernels silently (and keep their memory); a
@@ -135,8 +154,14 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
   // loop on CPU float32, else the kernels autograd calls.
   const torch::Tensor& logits = acts_.back();
   torch::Tensor loss, grad;
-  if (logits.is_cpu() && logits.scalar_type() == torch::kFloat32 && y.is_cpu() &&
-      y.scalar_type() == torch::kInt64) {
+  if (soft.defined()) {
+    // Cross-entropy against soft labels: -sum(soft * log_softmax) / B; gradient (softmax - soft) / B.
+    at::_log_softmax_out(log_probs_, logits, 1, false);
+    const double rows = static_cast<double>(logits.size(0));
+    loss = -(soft * log_probs_).sum() / rows;
+    grad = at::sub_out(grad_logits_, log_probs_.exp(), soft).div_(rows);
+  } else if (logits.is_cpu() && logits.scalar_type() == torch::kFloat32 && y.is_cpu() &&
+             y.scalar_type() == torch::kInt64) {
     const torch::Tensor z = logits.contiguous(), t = y.contiguous();
     grad = grad_logits_.resize_(z.sizes());
     loss = torch::scalar_tensor(fused_cross_entropy(z.data_ptr<float>(), t.data_ptr<int64_t>(), z.size(0),
@@ -158,24 +183,35 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y) {
       case Layer::Kind::Linear:
         if (l.q) {
           // Straight-through (or LSQ's) gradients of the quantizers around the same products.
-          l.q->weight.backward_(at::mm_out(l.weight.mutable_grad(), grad.t(), l.x_q), l.weight);
-          if (l.bias.defined()) l.q->bias.backward_(at::sum_out(l.bias.mutable_grad(), grad, {0}), l.bias);
+          // (a quantized chain is never a slice: weight_grad is the whole grad, overwritten)
+          l.q->weight.backward_(at::mm_out(l.weight_grad, grad.t(), l.x_q), l.weight);
+          if (l.bias.defined()) l.q->bias.backward_(at::sum_out(l.bias_grad, grad, {0}), l.bias);
           if (i > first_param_ || l.q->data_in.learned()) {
             grad = at::mm_out(l.grad_in, grad, l.w_q);
             l.q->data_in.backward_(grad, in);
           }
           break;
         }
-        at::mm_out(l.weight.mutable_grad(), grad.t(), in);
-        if (l.bias.defined()) at::sum_out(l.bias.mutable_grad(), grad, {0});
+        if (accumulate) {
+          l.weight_grad.addmm_(grad.t(), in);
+          if (l.bias.defined()) l.bias_grad.add_(grad.sum(0));
+        } else {
+          at::mm_out(l.weight_grad, grad.t(), in);
+          if (l.bias.defined()) at::sum_out(l.bias_grad, grad, {0});
+        }
         if (i > first_param_) grad = at::mm_out(l.grad_in, grad, l.weight);
         break;
       case Layer::Kind::BatchNorm: {
         auto [grad_in, grad_weight, grad_bias] = at::native_batch_norm_backward(
             grad, in, l.weight, l.running_mean, l.running_var, l.save_mean, l.save_invstd,
             /*train=*/true, l.eps, {i > first_param_, true, true});
-        l.weight.mutable_grad().copy_(grad_weight);
-        l.bias.mutable_grad().copy_(grad_bias);
+        if (accumulate) {
+          l.weight_grad.add_(grad_weight);
+          l.bias_grad.add_(grad_bias);
+        } else {
+          l.weight_grad.copy_(grad_weight);
+          l.bias_grad.copy_(grad_bias);
+        }
         grad = grad_in;
         break;
       }

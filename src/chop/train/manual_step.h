@@ -24,21 +24,31 @@ class ManualStep {
  public:
   /// nullptr when the graph of m is not such a chain. Parameters without a grad get a zero one.
   static std::unique_ptr<ManualStep> make(runtime::GraphModuleImpl& m);
+  /// The same for m (a float supernet) run at the widths of its narrowing `sub` (see
+  /// GraphModuleImpl::set_active_widths): every tensor and gradient is the leading slice of m's.
+  static std::unique_ptr<ManualStep> make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub);
 
   /// One forward and backward on batch (x [B, ...], y [B] class indices). Overwrites every
-  /// parameter's grad; returns the mean loss as a 0-dim tensor.
-  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& y);
+  /// parameter's grad (adds to it with accumulate); returns the mean loss as a 0-dim tensor.
+  /// With `soft` ([B, classes] probabilities) the loss is the mean cross-entropy against those
+  /// soft labels instead of y (in-place distillation).
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& soft = {},
+                    bool accumulate = false);
+  /// The last run's outputs (a buffer the next run overwrites).
+  const torch::Tensor& logits() const { return acts_.back(); }
 
  private:
   struct Layer {
     enum class Kind { Linear, BatchNorm, Relu, Flatten } kind;
     torch::Tensor weight, bias;  ///< linear, batch norm
+    torch::Tensor weight_grad, bias_grad;  ///< where their gradients go (slices of a supernet's)
     torch::Tensor running_mean, running_var, batches_tracked, save_mean, save_invstd;  ///< batch norm
     double momentum = 0.1, eps = 1e-5;
     torch::Tensor out, grad_in;  ///< buffers reused between steps
     runtime::NodeQuantizers* q = nullptr;  ///< linear: its quantizers, when any is active
     torch::Tensor x_q, w_q;                ///< linear, quantized: this step's quantized input and weight
   };
+  static std::unique_ptr<ManualStep> build(runtime::GraphModuleImpl& m, const ir::Graph* sub);
   std::vector<Layer> layers_;
   size_t first_param_ = 0;  ///< no gradient flows below this layer
   torch::Tensor log_probs_, grad_log_probs_, grad_logits_, one_;

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include "chop/support/error.h"
 #include "chop/support/progress.h"
+#include "chop/train/manual_step.h"
 
 namespace chop::train {
 
@@ -22,6 +24,21 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
   CHOP_CHECK(so.random_subnets >= 0, ConfigError, "random_subnets must be >= 0, but got {}", so.random_subnets);
   CHOP_CHECK(dm.train().size() > 0, DataError, "the training split is empty");
   FlatOptimizer optimizer = make_optimizer(m->parameters(), o);
+  // Linear / BatchNorm1d / ReLU chains: every pass by ManualStep on slices of the shared tensors
+  // (the same gradients, a fraction of autograd's cost); other graphs with autograd.
+  std::unique_ptr<ManualStep> largest = o.manual_backward ? ManualStep::make(*m) : nullptr;
+  std::map<std::vector<int64_t>, std::unique_ptr<ManualStep>> slices;  // by the subnet's widths
+  auto slice = [&](const ir::Graph& sub) -> ManualStep& {
+    std::vector<int64_t> key;
+    for (const auto& n : sub.nodes()) key.insert(key.end(), {n.attrs.out_features, n.attrs.out_channels, n.attrs.num_features});
+    auto it = slices.find(key);
+    if (it == slices.end()) {
+      auto step = ManualStep::make_slice(*m, sub);
+      CHOP_ASSERT(step, "a narrowing of a Linear chain is a Linear chain");
+      it = slices.emplace(std::move(key), std::move(step)).first;
+    }
+    return *it->second;
+  };
   std::optional<runtime::BlasPoolForLargeProducts> blas_pool;
   if (o.blas_pool) blas_pool.emplace(m->graph(), dm.batch_size());
   auto params = m->parameters();
@@ -50,20 +67,29 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
         break;
       }
       auto x = b.x.to(device), y = b.y.to(device);
-      optimizer.zero_grad();
-      m->clear_active_widths();
-      auto logits = m->forward(x);
-      auto loss = F::cross_entropy(logits, y);
-      loss.backward();
-      loss_sum += loss.item<double>() * static_cast<double>(y.size(0));
-      auto soft = torch::softmax(logits.detach(), 1);
-      for (int64_t k = 0; k <= so.random_subnets; ++k) {
-        m->set_active_widths(k == 0 ? smallest : draw(rng));
-        auto out = m->forward(x);
-        auto sub_loss = so.distill ? -(soft * torch::log_softmax(out, 1)).sum(1).mean() : F::cross_entropy(out, y);
-        sub_loss.backward();
+      torch::Tensor loss;
+      if (largest) {
+        loss = largest->run(x, y);  // overwrites every gradient
+        torch::Tensor soft;
+        if (so.distill) soft = torch::softmax(largest->logits(), 1);
+        for (int64_t k = 0; k <= so.random_subnets; ++k)
+          slice(k == 0 ? smallest : draw(rng)).run(x, y, soft, /*accumulate=*/true);
+      } else {
+        optimizer.zero_grad();
+        m->clear_active_widths();
+        auto logits = m->forward(x);
+        loss = F::cross_entropy(logits, y);
+        loss.backward();
+        auto soft = torch::softmax(logits.detach(), 1);
+        for (int64_t k = 0; k <= so.random_subnets; ++k) {
+          m->set_active_widths(k == 0 ? smallest : draw(rng));
+          auto out = m->forward(x);
+          auto sub_loss = so.distill ? -(soft * torch::log_softmax(out, 1)).sum(1).mean() : F::cross_entropy(out, y);
+          sub_loss.backward();
+        }
+        m->clear_active_widths();
       }
-      m->clear_active_widths();
+      loss_sum += loss.item<double>() * static_cast<double>(y.size(0));
       optimizer.step(lr);
       n_seen += y.size(0);
       ++result.steps;

@@ -4,6 +4,7 @@
 
 #include "chop/models/zoo.h"
 #include "chop/passes/channel.h"
+#include "chop/train/manual_step.h"
 #include "chop/train/supernet.h"
 
 using namespace chop;
@@ -208,30 +209,77 @@ TEST(Supernet, SandwichTrainingTeachesEveryWidth) {
     return narrowed(models::build_model("jsc-s"), v);
   };
   const ir::Graph largest = at(1), smallest = at(0.25);
-  auto super = runtime::build_module(largest, 0);
-  train::SupernetOptions o;
-  o.train.max_epochs = 3;
-  o.train.learning_rate = 1e-2;
-  o.train.progress = false;
-  int64_t draws = 0;
-  auto draw = [&](std::mt19937_64& rng) {
-    ++draws;
-    return at(std::uniform_int_distribution<int>(0, 1)(rng) ? 0.5 : 1.0);
-  };
-  auto r = train::train_supernet(super, dm, o, smallest, draw, 0);
-  ASSERT_EQ(r.epochs.size(), 3u);
-  EXPECT_EQ(draws, 2 * r.steps);  // two random subnets per step
-  EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss);
-  const std::vector<torch::Tensor> batches = train::calibration_batches(dm, 4, torch::kCPU);
-  for (double m : {0.25, 0.5, 1.0}) {
-    SCOPED_TRACE(m);
-    auto candidate = runtime::rebuild_module(at(m), *super, 5, /*inherit_resized=*/true);
-    candidate->recalibrate_batch_norms(batches);
-    EXPECT_GT(train::evaluate(candidate, dm, data::SplitKind::val).accuracy, 0.8);
+  for (bool manual : {true, false}) {
+    SCOPED_TRACE(manual ? "ManualStep on slices" : "autograd with active widths");
+    auto super = runtime::build_module(largest, 0);
+    train::SupernetOptions o;
+    o.train.manual_backward = manual;
+    o.train.max_epochs = 3;
+    o.train.learning_rate = 1e-2;
+    o.train.progress = false;
+    int64_t draws = 0;
+    auto draw = [&](std::mt19937_64& rng) {
+      ++draws;
+      return at(std::uniform_int_distribution<int>(0, 1)(rng) ? 0.5 : 1.0);
+    };
+    auto r = train::train_supernet(super, dm, o, smallest, draw, 0);
+    ASSERT_EQ(r.epochs.size(), 3u);
+    EXPECT_EQ(draws, 2 * r.steps);  // two random subnets per step
+    EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss);
+    const std::vector<torch::Tensor> batches = train::calibration_batches(dm, 4, torch::kCPU);
+    for (double m : {0.25, 0.5, 1.0}) {
+      SCOPED_TRACE(m);
+      auto candidate = runtime::rebuild_module(at(m), *super, 5, /*inherit_resized=*/true);
+      candidate->recalibrate_batch_norms(batches);
+      EXPECT_GT(train::evaluate(candidate, dm, data::SplitKind::val).accuracy, 0.8);
+    }
+    // A stop request ends training at the next step.
+    auto again = runtime::build_module(largest, 0);
+    auto stopped = train::train_supernet(again, dm, o, smallest, draw, 0, [] { return true; });
+    EXPECT_TRUE(stopped.stopped_early);
+    EXPECT_EQ(stopped.steps, 0);
   }
-  // A stop request ends training at the next step.
-  auto again = runtime::build_module(largest, 0);
-  auto stopped = train::train_supernet(again, dm, o, smallest, draw, 0, [] { return true; });
-  EXPECT_TRUE(stopped.stopped_early);
-  EXPECT_EQ(stopped.steps, 0);
+}
+
+TEST(Supernet, ManualStepOnASliceGivesAutogradsGradients) {
+  // jsc-s at double width, run at a narrowing by ManualStep on slices of its tensors, against
+  // autograd on the stand-alone network holding the same leading blocks: loss and gradients, with
+  // hard and with soft labels, overwritten and then accumulated.
+  const std::vector<std::string> layers = {"seq_blocks_2", "seq_blocks_5", "seq_blocks_8", "seq_blocks_11"};
+  std::vector<std::pair<std::string, double>> wide, narrow;
+  for (size_t i = 0; i < layers.size(); ++i) wide.emplace_back(layers[i], 2), narrow.emplace_back(layers[i], i % 2 ? 0.5 : 1);
+  const ir::Graph largest = narrowed(models::build_model("jsc-s"), wide);
+  const ir::Graph sub = narrowed(models::build_model("jsc-s"), narrow);
+  auto super = runtime::build_module(largest, 1);
+  auto standalone = runtime::build_module(sub, 2);
+  copy_leading_blocks(*super, *standalone);
+  super->train();
+  standalone->train();
+  const torch::Tensor x = batch_for(largest, 32);
+  const torch::Tensor y = torch::arange(32, torch::kInt64).remainder(5);
+  const torch::Tensor soft = torch::softmax(torch::randn({32, 5}), 1);
+  auto step = train::ManualStep::make_slice(*super, sub);
+  ASSERT_TRUE(step);
+  for (auto& p : super->parameters()) p.mutable_grad().fill_(7);  // overwritten within the slice
+  for (bool with_soft : {false, true}) {
+    SCOPED_TRACE(with_soft ? "soft labels, accumulated" : "labels");
+    for (auto& p : standalone->parameters()) p.mutable_grad() = torch::Tensor();
+    auto out = standalone->forward(x);
+    auto loss = with_soft ? -(soft * torch::log_softmax(out, 1)).sum(1).mean() : torch::nn::functional::cross_entropy(out, y);
+    loss.backward();
+    std::map<std::string, torch::Tensor> before;
+    for (auto& p : super->named_parameters()) before[p.key()] = p.value().grad().clone();
+    auto manual_loss = step->run(x, y, with_soft ? soft : torch::Tensor(), /*accumulate=*/with_soft);
+    EXPECT_NEAR(manual_loss.item<double>(), loss.item<double>(), 1e-5);
+    auto super_params = super->named_parameters();
+    for (auto& p : standalone->named_parameters()) {
+      torch::Tensor g = super_params[p.key()].grad(), block = g, old = before[p.key()];
+      for (int64_t d = 0; d < p.value().dim(); ++d) block = block.narrow(d, 0, p.value().size(d)), old = old.narrow(d, 0, p.value().size(d));
+      torch::Tensor expected = with_soft ? old + p.value().grad() : p.value().grad();
+      EXPECT_TRUE(torch::allclose(block, expected, 1e-4, 1e-5)) << p.key();
+      // Outside the slice nothing changes.
+      EXPECT_NEAR((g - before[p.key()]).abs().sum().item<double>(), (block - old).abs().sum().item<double>(), 1e-3)
+          << p.key();
+    }
+  }
 }
