@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The weight-sharing supernet (issue 14) against stand-alone training, on the same machine in the
 # same session: (1) JSC-S, 256 width configurations, 200,000 synthetic rows: the wall time of 20
-# stand-alone TPE trials (configs/lab4_channel_per_layer_synth.toml), then the supernet search
+# stand-alone TPE trials (configs/lab4_channel_per_layer_synth.toml) against the supernet search
+# without its fidelity sample (REPS alternating pairs, default 3), then the supernet search
 # (configs/supernet_jsc_s_synth.toml) with its phases, Kendall's tau of its 256 scores against the
 # stand-alone tables bench/tables/jsc_s_widths.csv (seed 0), jsc_s_widths_seed1.csv (seed 1) and
 # their mean, over all 256 and over 100 random samples of 32, and the retrained best against the
@@ -17,6 +18,24 @@ cd "$WORK"
 "$CHOP" data synth jsc --out jsc200k.h5 --rows 200000 --seed 0 >/dev/null
 seconds() { local start end; start=$(date +%s.%N); "$@" > out.txt 2>/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
 echo "date: $(date -u +%F), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+# The time target counts training, scoring and retraining the best 3 (no fidelity sample): that
+# run and the 20 stand-alone trials alternate REPS times (this machine's speed drifts by up to 1.5x
+# within minutes), medians compared.
+sed 's/^fidelity_samples = 8/fidelity_samples = 0/' "$ROOT/configs/supernet_jsc_s_synth.toml" > timed.toml
+pairs=""
+for rep in $(seq "${REPS:-3}"); do
+  a=$(seconds "$CHOP" search --config "$ROOT/configs/lab4_channel_per_layer_synth.toml" --data-path jsc200k.h5 --project "standalone$rep")
+  b=$(seconds "$CHOP" search --config timed.toml --data-path jsc200k.h5 --project "timed$rep")
+  echo "rep $rep: 20 stand-alone trials $a s, supernet search (train, score 256, retrain 3) $b s"
+  pairs="$pairs $a,$b"
+done
+python3 - $pairs <<'PY'
+import statistics, sys
+a = [float(p.split(",")[0]) for p in sys.argv[1:]]
+b = [float(p.split(",")[1]) for p in sys.argv[1:]]
+print(f"median wall: 20 stand-alone trials {statistics.median(a):.1f} s, supernet search {statistics.median(b):.1f} s: "
+      f"{statistics.median(b) / statistics.median(a):.2f} x (per-rep ratios {', '.join(f'{y / x:.2f}' for x, y in zip(a, b))})")
+PY
 standalone=$(seconds "$CHOP" search --config "$ROOT/configs/lab4_channel_per_layer_synth.toml" --data-path jsc200k.h5 --project standalone)
 supernet=$(seconds "$CHOP" search --config "$ROOT/configs/supernet_jsc_s_synth.toml" --data-path jsc200k.h5 --project supernet)
 grep -A8 "^supernet:" out.txt
