@@ -131,7 +131,7 @@ void add_search_command(CLI::App& app) {
     if (!outcome.best_ckpt.empty()) std::cout << "best model: " << outcome.best_ckpt << "\n";
     for (const auto& path : outcome.exports) std::cout << "exported: " << path << "\n";
     std::cout << "report: " << report_path << "\n";
-    if (!outcome.results.supernet.is_null()) {
+    if (outcome.results.supernet.contains("fidelity")) {
       const std::string summary = flow::supernet_summary(outcome.results.supernet);
       std::cout << summary;
       if (outcome.results.supernet["fidelity"].contains("warning"))
@@ -143,8 +143,12 @@ void add_search_command(CLI::App& app) {
                                outcome.space_size, outcome.n_trials);
     if (outcome.interrupted && g_signal != 0) {
       std::cout.flush();
-      std::cerr << fmt::format("search: stopped after {} of {} trials; continue with --resume\n",
-                               outcome.n_complete, outcome.n_trials > 0 ? std::to_string(outcome.n_trials) : "?");
+      if (o.search.strategy == "supernet")  // its supernet lives in this process only
+        std::cerr << fmt::format("search: stopped after {} of {} candidates scored; a supernet search cannot be "
+                                 "resumed: run it again\n", outcome.n_complete, outcome.n_trials);
+      else
+        std::cerr << fmt::format("search: stopped after {} of {} trials; continue with --resume\n",
+                                 outcome.n_complete, outcome.n_trials > 0 ? std::to_string(outcome.n_trials) : "?");
       std::exit(128 + g_signal);  // 130 after Ctrl-C, 143 after SIGTERM
     }
   });

@@ -2,12 +2,15 @@
 // recalibration gives the statistics computed by hand; sandwich-rule training teaches every width.
 #include <gtest/gtest.h>
 
+#include "unit/train/blobs.h"
+
 #include "chop/models/zoo.h"
 #include "chop/passes/channel.h"
 #include "chop/train/manual_step.h"
 #include "chop/train/supernet.h"
 
 using namespace chop;
+using chop::testing::blobs;
 
 namespace {
 
@@ -181,27 +184,8 @@ TEST(Supernet, BatchNormRecalibrationGivesHandComputedStatistics) {
   EXPECT_TRUE(torch::allclose(buffers["bn.running_var"], torch::tensor({2.f, 8.f, 18.f})));
 }
 
-namespace {
-
-data::DataModule blobs(int64_t n = 3000) {
-  torch::manual_seed(0);
-  data::RawData raw;
-  raw.info.name = "blobs";
-  raw.info.input_shape = {16};
-  raw.info.num_classes = 5;
-  raw.train_y = torch::randint(0, 5, {n}, torch::kInt64);
-  auto centers = torch::randn({5, 16}) * 2;
-  raw.train_x = centers.index_select(0, raw.train_y) + torch::randn({n, 16});
-  data::DataOptions o;
-  o.dataset = "blobs";
-  o.batch_size = 64;
-  return data::DataModule(std::move(raw), o);
-}
-
-}  // namespace
-
 TEST(Supernet, SandwichTrainingTeachesEveryWidth) {
-  auto dm = blobs();
+  auto dm = blobs(3000);
   const std::vector<std::string> layers = {"seq_blocks_2", "seq_blocks_5", "seq_blocks_8", "seq_blocks_11"};
   auto at = [&](double m) {
     std::vector<std::pair<std::string, double>> v;

@@ -1,6 +1,8 @@
 // Trainer: loss decreases, best/last checkpoints and metrics JSON, max_steps, callbacks.
 #include <gtest/gtest.h>
 
+#include "unit/train/blobs.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -10,25 +12,11 @@
 #include "chop/train/trainer.h"
 
 using namespace chop;
+using chop::testing::blobs;
 namespace fs = std::filesystem;
 
 namespace {
 
-// Two Gaussian blobs per class in 16-D: learnable in a few epochs.
-data::DataModule blobs(int64_t n = 2000) {
-  torch::manual_seed(0);
-  data::RawData raw;
-  raw.info.name = "blobs";
-  raw.info.input_shape = {16};
-  raw.info.num_classes = 5;
-  raw.train_y = torch::randint(0, 5, {n}, torch::kInt64);
-  auto centers = torch::randn({5, 16}) * 2;
-  raw.train_x = centers.index_select(0, raw.train_y) + torch::randn({n, 16});
-  data::DataOptions o;
-  o.dataset = "blobs";
-  o.batch_size = 64;
-  return data::DataModule(std::move(raw), o);
-}
 
 fs::path fresh_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("chop_trainer_" + name + std::to_string(::getpid()));
