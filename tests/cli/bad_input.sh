@@ -128,6 +128,27 @@ name = "hyperopt"'
 bad "eval_mode" STRATEGY '[search.strategy]
 name = "optuna"
 eval_mode = "yes"'
+# The supernet strategy: a width space, basic_train, and each [search.strategy.supernet] key.
+bad "searches channel widths" STRATEGY '[search.strategy]
+name = "supernet"'
+bad "[search.strategy.supernet] is read only with" STRATEGY '[search.strategy]
+name = "optuna"
+[search.strategy.supernet]
+retrain = 2'
+WIDTHS='[search.search_space]
+name = "graph/architecture/channel"
+[search.search_space.setup]
+channel_multipliers = [0.5, 1]'
+SEED='' SPACE=$WIDTHS bad "retrains its best candidates stand-alone with [search.strategy.sw_runner.basic_train]" STRATEGY '[search.strategy]
+name = "supernet"'
+for kv in "max_epochs = 0" "random_subnets = -1" "batch_size = -8" "calibration_batches = 0" "retrain = 0" \
+          "fidelity_samples = -1" "learning_rate = -0.1" 'distill = "yes"' "max_epochs = 1.5" "epochs = 2"; do
+  SEED='' SPACE=$WIDTHS SW='[search.strategy.sw_runner.basic_train]
+max_epochs = 1' bad "${kv%% =*}" STRATEGY "[search.strategy]
+name = \"supernet\"
+[search.strategy.supernet]
+$kv"
+done
 bad "sw_runner" SW '[search.strategy.sw_runner.basic_guess]'
 bad "data_loader" SW '[search.strategy.sw_runner.basic_evaluation]
 data_loader = "my_loader"'
