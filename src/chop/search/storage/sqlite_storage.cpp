@@ -3,7 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <unordered_map>
 
 namespace chop::search {
@@ -145,13 +148,16 @@ class SqliteConnection : public SqlConnection {
       throw SearchError(fmt::format("cannot open SQLite database '{}': {}", path, msg));
     }
     sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout_seconds * 1000));
-    // Switching to WAL needs a brief exclusive lock: retry while other processes open the file.
+    // Switching to WAL needs a brief exclusive lock, and SQLite does not wait for it (no busy
+    // handler): retry, sleeping, while other processes open the file (4 workers starting at once
+    // on a loaded machine outlasted 50 immediate retries). At most ~5 s.
     for (int attempt = 0;; ++attempt) {
       try {
         query("PRAGMA journal_mode=WAL");
         break;
       } catch (const SqlRetryableError&) {
-        if (attempt >= 50) throw;
+        if (attempt >= 100) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 + 2 * attempt, 90)));
       }
     }
     query("PRAGMA synchronous=NORMAL");
