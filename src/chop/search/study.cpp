@@ -34,6 +34,7 @@ Study::Study(StudyOptions options) : options_(std::move(options)) {
              options_.heartbeat_interval_seconds, options_.grace_period_seconds);
   CHOP_CHECK(options_.max_retry >= 0, ConfigError, "`max_retry >= 0` must hold, but got {}",
              options_.max_retry);
+  if (heartbeats_on()) storage_->set_first_heartbeat(true);  // no RUNNING trial without a heartbeat
   if (!options_.search_space.empty()) {
     sampler_->set_search_space(options_.search_space);
     space_size_ = search::space_size(options_.search_space);

@@ -363,6 +363,27 @@ TEST_P(StorageConformance, StaleHeartbeatsFailRunningTrials) {
   EXPECT_EQ(s.get_trial(done.trial_id)->state, TrialState::Complete);
 }
 
+TEST_P(StorageConformance, TrialsOfAHeartbeatStudyAreBornWithAHeartbeat) {
+  // A process that dies right after creating a trial (its disk full, say) must not leave a RUNNING
+  // trial no heartbeat check can ever fail: with set_first_heartbeat, creation and the first beat
+  // are one transaction. The in-memory storage's trials die with their process: nothing to do.
+  if (GetParam() == "memory") GTEST_SKIP() << "trials in memory cannot outlive their process";
+  Storage& s = *storage_;
+  s.set_first_heartbeat(true);
+  const int64_t sid = s.create_study(name("s"), {StudyDirection::Minimize});
+  const TrialRef created = s.create_trial(sid);
+  const auto claimed = s.create_trial_claiming(sid, {"k"}, {});
+  ASSERT_TRUE(claimed.has_value());
+  FrozenTrial waiting;
+  waiting.state = TrialState::Waiting;
+  s.create_trial_from(sid, waiting);
+  const auto popped = s.pop_waiting_trial(sid);
+  ASSERT_TRUE(popped.has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(s.fail_stale_trials(sid, 0.1),
+            (std::vector<int64_t>{created.trial_id, claimed->trial_id, popped->trial_id}));
+}
+
 TEST_P(StorageConformance, StudyResumesToItsTotal) {
   auto objective = [](Trial& t) {
     const double x = t.suggest_float("x", -2, 2);

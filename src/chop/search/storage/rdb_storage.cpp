@@ -374,7 +374,11 @@ TrialRef RdbStorage::insert_trial(int64_t study_id, TrialState state, const std:
 
 TrialRef RdbStorage::create_trial(int64_t study_id) {
   const std::string now = format_datetime(Clock::now());
-  return transact(true, [&] { return insert_trial(study_id, TrialState::Running, now, ""); });
+  return transact(true, [&] {
+    const TrialRef ref = insert_trial(study_id, TrialState::Running, now, "");
+    if (first_heartbeat_) upsert_heartbeat(ref.trial_id);
+    return ref;
+  });
 }
 
 std::optional<TrialRef> RdbStorage::create_trial_claiming(
@@ -388,6 +392,7 @@ std::optional<TrialRef> RdbStorage::create_trial_claiming(
       for (const auto& key : claim_keys)
         if (!insert_study_key(study_id, key)) throw Taken{};
       const TrialRef ref = insert_trial(study_id, TrialState::Running, now, "");
+      if (first_heartbeat_) upsert_heartbeat(ref.trial_id);
       for (const auto& key : claim_keys)
         upsert_attr("study_system_attributes", "study_id", study_id, key, ref.number);
       for (const auto& [key, value] : system_attrs)
@@ -471,7 +476,9 @@ std::optional<TrialRef> RdbStorage::pop_waiting_trial(int64_t study_id) {
           "UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ? AND "
           "state = 'WAITING' RETURNING trial_id",
           {now, rows[0].as_int(0)});
-      if (!won.empty()) return TrialRef{rows[0].as_int(0), rows[0].as_int(1)};
+      if (won.empty()) continue;
+      if (first_heartbeat_) upsert_heartbeat(rows[0].as_int(0));
+      return TrialRef{rows[0].as_int(0), rows[0].as_int(1)};
     }
     throw SqlRetryableError("could not pop a WAITING trial");
   });
@@ -564,11 +571,14 @@ void RdbStorage::set_trial_constraints(int64_t trial_id, const std::vector<doubl
 void RdbStorage::record_heartbeat(int64_t trial_id) {
   transact(true, [&] {
     check_writable(trial_id);
-    connection_->query("INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, " +
-                           connection_->now_sql() +
-                           ") ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
-                       {trial_id});
+    upsert_heartbeat(trial_id);
   });
+}
+
+void RdbStorage::upsert_heartbeat(int64_t trial_id) const {
+  connection_->query("INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, " + connection_->now_sql() +
+                         ") ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                     {trial_id});
 }
 
 std::vector<int64_t> RdbStorage::fail_stale_trials(int64_t study_id, double grace_seconds) {

@@ -61,6 +61,7 @@ class RdbStorage : public Storage {
                              const nlohmann::json& value) override;
   void set_trial_constraints(int64_t trial_id, const std::vector<double>& constraints) override;
   void record_heartbeat(int64_t trial_id) override;
+  void set_first_heartbeat(bool on) override { first_heartbeat_ = on; }
   std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_seconds) override;
 
   FrozenTrialPtr get_trial(int64_t trial_id) const override;
@@ -80,6 +81,8 @@ class RdbStorage : public Storage {
   int64_t check_writable(int64_t trial_id) const;
   TrialRef insert_trial(int64_t study_id, TrialState state, const std::string& start,
                         const std::string& complete) const;
+  /// The trial's heartbeat row set to now (inside a transaction).
+  void upsert_heartbeat(int64_t trial_id) const;
   void upsert_attr(const char* table, const char* owner_column, int64_t owner_id,
                    const std::string& key, const nlohmann::json& value) const;
   /// Inserts study system attribute `key` (value null) unless it exists; false when it did. The
@@ -100,6 +103,7 @@ class RdbStorage : public Storage {
   static double reconnect_limit_seconds();
 
   std::unique_ptr<SqlConnection> connection_;
+  bool first_heartbeat_ = false;  ///< set_first_heartbeat
   mutable std::optional<std::chrono::steady_clock::time_point> reconnected_at_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<int64_t, FrozenTrialPtr> finished_cache_;    // by trial id

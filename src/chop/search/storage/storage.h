@@ -98,6 +98,12 @@ class Storage {
 
   /// Records "this RUNNING trial is alive now" (the storage's clock). SearchError when finished.
   virtual void record_heartbeat(int64_t trial_id) = 0;
+  /// On: every trial this storage object makes RUNNING (create_trial, create_trial_claiming,
+  /// pop_waiting_trial) gets its first heartbeat in the same transaction, so a process that dies
+  /// (or whose disk fills) between the two never leaves a RUNNING trial without one, which
+  /// fail_stale_trials could never fail. A study with heartbeats turns it on. Storages whose
+  /// trials cannot outlive their process (in memory) ignore it.
+  virtual void set_first_heartbeat(bool) {}
   /// Marks FAIL (completion time now) every RUNNING trial of the study whose last heartbeat is
   /// older than `grace_seconds`, with system attrs fail_reason (why, in words) and
   /// kHeartbeatLostAttr = true, and returns their trial ids. Atomic per trial: when several
