@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <type_traits>
+#include <variant>
 #include <cstdlib>
 
 #include "chop/flow/model_source.h"
@@ -172,29 +174,31 @@ ir::Graph TrialRunner::width_graph(const std::map<std::string, search::ParamValu
 double TrialRunner::train_supernet(const std::string& ckpt, bool progress, const std::function<bool()>& stop) {
   // Width parameters (the channel multipliers) at their extremes or drawn at random; the others
   // (quantization) do not change a width: their first choice.
-  const auto parameters = space_->parameters();
+  const search::SearchSpace typed = space_->distributions();  // choices as the trials hold them
+  std::vector<std::pair<std::string, const search::Distribution*>> parameters;  // in the space's order
+  for (const auto& [name, choices] : space_->parameters()) parameters.emplace_back(name, &typed.at(name));
   auto is_width = [](const std::string& name) {
     const std::string suffix = "channel_multiplier";
     return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  auto config = [&](const std::function<size_t(const std::vector<nlohmann::json>&)>& pick) {
+  using Choices = std::vector<search::ParamValue>;
+  auto config = [&](const std::function<size_t(const Choices&)>& pick) {
     std::map<std::string, search::ParamValue> p;
-    for (const auto& [name, choices] : parameters) {
-      size_t i = is_width(name) ? pick(choices) : 0;
-      const auto& c = choices[i];
-      if (c.is_boolean()) p[name] = c.get<bool>();
-      else if (c.is_number_integer()) p[name] = c.get<int64_t>();
-      else if (c.is_number()) p[name] = c.get<double>();
-      else p[name] = c.get<std::string>();
-    }
+    for (const auto& [name, distribution] : parameters)
+      p[name] = distribution->choices[is_width(name) ? pick(distribution->choices) : 0];
     return width_graph(p);
   };
   auto extreme = [](bool largest) {
-    return [largest](const std::vector<nlohmann::json>& choices) {
+    return [largest](const Choices& choices) {
+      auto number = [](const search::ParamValue& v) {
+        return std::visit([](const auto& x) -> double {
+          if constexpr (std::is_arithmetic_v<std::decay_t<decltype(x)>>) return static_cast<double>(x);
+          else return 0.0;  // a multiplier is a number (checked when the space was read)
+        }, v);
+      };
       size_t best = 0;
       for (size_t i = 1; i < choices.size(); ++i)
-        if (largest ? choices[i].get<double>() > choices[best].get<double>()
-                    : choices[i].get<double>() < choices[best].get<double>())
+        if (largest ? number(choices[i]) > number(choices[best]) : number(choices[i]) < number(choices[best]))
           best = i;
       return best;
     };
@@ -217,7 +221,7 @@ double TrialRunner::train_supernet(const std::string& ckpt, bool progress, const
   so.batch_size = cfg_.supernet.batch_size;
   so.distill = cfg_.supernet.distill;
   auto draw = [&](std::mt19937_64& rng) {
-    return config([&](const std::vector<nlohmann::json>& choices) {
+    return config([&](const Choices& choices) {
       return static_cast<size_t>(std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng));
     });
   };
