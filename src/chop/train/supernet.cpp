@@ -40,9 +40,8 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
     return *it->second;
   };
   std::optional<runtime::BlasPoolForLargeProducts> blas_pool;
-  if (o.blas_pool) blas_pool.emplace(m->graph(), dm.batch_size());
-  auto params = m->parameters();
-  torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
+  if (o.blas_pool) blas_pool.emplace(m->graph(), so.batch_size > 0 ? so.batch_size : dm.batch_size());
+  const torch::Device device = device_of(m);
   std::mt19937_64 rng(seed ^ 0x5a4d57a1c8e3ull);
 
   const int64_t per_epoch = std::max<int64_t>(1, dm.batches(data::SplitKind::train, 0, so.batch_size).size());

@@ -14,14 +14,11 @@
 #include "chop/train/manual_step.h"
 
 namespace chop::train {
-namespace {
 
 torch::Device device_of(runtime::GraphModule& m) {
   auto params = m->parameters();
   return params.empty() ? torch::Device(torch::kCPU) : params[0].device();
 }
-
-}  // namespace
 
 double epoch_learning_rate(const TrainOptions& o, int64_t epoch) {
   const double eta_min = 1e-6;

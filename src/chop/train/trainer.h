@@ -47,6 +47,8 @@ struct TrainResult {
   std::string best_ckpt, last_ckpt;
 };
 
+/// Where m's parameters are (CPU when it has none).
+torch::Device device_of(runtime::GraphModule& m);
 /// The learning rate of an epoch: cosine (per epoch, to 1e-6 at max_epochs, as MASE) or constant.
 double epoch_learning_rate(const TrainOptions& options, int64_t epoch);
 /// The optimizer the options name (sgd's weight decay 0 means MASE's 5e-4) over params.
