@@ -16,7 +16,7 @@ ok "$CHOP" search --config supernet.toml --data-path jsc.h5 --project sn
 has "supernet: trained in"
 has "256 candidates scored in"
 has "6 configurations trained stand-alone"
-has "fidelity over 6 stand-alone configurations: Kendall's tau"
+has "fidelity of the supernet's loss over 6 stand-alone configurations: Kendall's tau"
 has "all 256 configurations of the search space are evaluated"
 DIR=mase_output/sn/software/search_ckpts
 for f in supernet.json best.ckpt report.html log.json supernet/supernet.ckpt; do
@@ -30,12 +30,14 @@ sn = json.load(open(d + "/supernet.json"))
 assert len(log) == 256 and len({json.dumps(t["params"], sort_keys=True) for t in log}) == 256
 rows = sn["standalone"]
 assert [r["role"] for r in rows] == ["best", "best", "sample", "sample", "sample", "sample"], rows
-# The retrained are the two best candidates by the supernet's accuracy.
-by_score = sorted(log, key=lambda t: (-t["values"][0], t["number"]))
+# The retrained are the two best candidates by the supernet's score, its validation loss.
+assert sn["score"] == "loss" and sn["metric"] == "accuracy"
+by_score = sorted(log, key=lambda t: (t["software_metrics"]["loss"], t["number"]))
 assert [r["trial"] for r in rows[:2]] == [t["number"] for t in by_score[:2]]
 for r in rows:
     t = next(t for t in log if t["number"] == r["trial"])
     assert r["params"] == t["params"] and abs(r["supernet"] - t["software_metrics"]["accuracy"]) < 1e-12
+    assert abs(r["score"] - t["software_metrics"]["loss"]) < 1e-12
     assert 0 <= r["standalone"] <= 1 and r["software_metrics"]["accuracy"] == r["standalone"]
 f = sn["fidelity"]
 assert f["configs"] == 6 and f["top_k"] == 2 and 0 <= f["top_k_overlap"] <= 2
@@ -59,6 +61,23 @@ b = json.load(open("mase_output/sn2/software/search_ckpts/supernet.json"))
 strip = lambda s: [(r["trial"], r["supernet"], r["standalone"]) for r in s["standalone"]]
 assert strip(a) == strip(b), (strip(a), strip(b))
 PY
+# On one core (no helper thread in training, candidates scored and retrained one at a time) and
+# with n_trials below the space (each trial scored when the sampler proposes it): the same numbers.
+if taskset -c 0 true 2>/dev/null; then
+  ok taskset -c 0 "$CHOP" search --config supernet.toml --data-path jsc.h5 --project one_core
+  sed 's/^n_trials = 300/n_trials = 255/' supernet.toml > part.toml
+  ok "$CHOP" search --config part.toml --data-path jsc.h5 --project part
+  python3 - <<'PY' && pass || fail "a supernet search depends on the cores it ran on or on scoring ahead"
+import json
+d = "mase_output/{}/software/search_ckpts/"
+key = lambda t: (t["number"], json.dumps(t["params"], sort_keys=True), t["software_metrics"])
+full, one, part = (json.load(open(d.format(p) + "log.json")) for p in ("sn", "one_core", "part"))
+assert [key(t) for t in full] == [key(t) for t in one]
+assert len(part) == 255 and [key(t) for t in part] == [key(t) for t in full[:255]]
+a, b = (json.load(open(d.format(p) + "supernet.json")) for p in ("sn", "one_core"))
+assert a["standalone"] == [dict(r, ckpt=r["ckpt"] and r["ckpt"].replace("one_core", "sn")) for r in b["standalone"]]
+PY
+fi
 
 # Conv2d + BatchNorm2d (cnn-small on MNIST-shaped data) and a joint width + quantization space
 # (candidates quantized from the shared float weights, calibrated, then scored).

@@ -110,7 +110,11 @@ SearchConfig read_search_config(const nlohmann::ordered_json& search) {
     n.calibration_batches = r.get<int64_t>("calibration_batches", n.calibration_batches);
     n.retrain = r.get<int64_t>("retrain", n.retrain);
     n.fidelity_samples = r.get<int64_t>("fidelity_samples", n.fidelity_samples);
+    n.score = r.get<std::string>("score", n.score);
     r.finish();
+    const auto software = results::metric_names(/*hardware=*/false);
+    CHOP_CHECK(contains(software, n.score), ConfigError,
+               "[search.strategy.supernet] score must be a software metric ({}), but got '{}'", join(software), n.score);
     auto at_least = [](int64_t v, int64_t low, const char* key) {
       CHOP_CHECK(v >= low, ConfigError, "[search.strategy.supernet] {} must be >= {}, but got {}", key, low, v);
     };
@@ -259,7 +263,8 @@ nlohmann::ordered_json SearchConfig::to_json() const {
                                    {"random_subnets", supernet.random_subnets}, {"batch_size", supernet.batch_size},
                                    {"distill", supernet.distill},
                                    {"calibration_batches", supernet.calibration_batches},
-                                   {"retrain", supernet.retrain}, {"fidelity_samples", supernet.fidelity_samples}};
+                                   {"retrain", supernet.retrain}, {"fidelity_samples", supernet.fidelity_samples},
+                                   {"score", supernet.score}};
   if (!export_formats.empty()) out["export"] = export_formats;
   return out;
 }

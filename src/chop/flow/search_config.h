@@ -50,6 +50,11 @@ struct SupernetSetup {
   int64_t calibration_batches = 32; ///< training batches that recalibrate a candidate's batch norms
   int64_t retrain = 3;             ///< best candidates trained stand-alone
   int64_t fidelity_samples = 8;    ///< further candidates, drawn at random, trained stand-alone
+  /// The software metric of a candidate's supernet evaluation that ranks the candidates for
+  /// retraining and the fidelity check. Default the validation loss: a continuous score that
+  /// ranks stand-alone accuracy better than the supernet's own accuracy does (JSC-S widths:
+  /// Kendall's tau 0.54 against 0.47), whose steps are finer than the gaps between candidates.
+  std::string score = "loss";
 };
 
 /// [search.strategy.sw_runner.<name>]

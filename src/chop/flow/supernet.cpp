@@ -8,9 +8,12 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <random>
 
 #include "chop/results/metric_info.h"
+#include "chop/support/parallel.h"
 #include "chop/support/progress.h"
 
 namespace chop::flow {
@@ -56,10 +59,15 @@ nlohmann::ordered_json retrain_candidates(TrialRunner& runner, search::Study& st
                                           const std::string& dir, bool progress,
                                           const std::function<bool()>& stop) {
   auto complete = study.trials(std::vector<search::TrialState>{search::TrialState::Complete});
-  // Best first by the first objective; ties by trial number (deterministic).
-  const bool maximize = study.directions()[0] == search::StudyDirection::Maximize;
+  // A candidate's supernet score, oriented so that higher is better.
+  const std::string score = cfg.supernet.score;
+  const double score_sign = results::find_metric(score)->higher_is_better ? 1.0 : -1.0;
+  auto supernet_value = [](const search::FrozenTrial& t, const std::string& name) {
+    return t.user_attrs.at("software_metrics").at(name).get<double>();
+  };
+  // Best first by the score; ties by trial number (deterministic).
   std::stable_sort(complete.begin(), complete.end(), [&](const auto& a, const auto& b) {
-    return maximize ? a->values[0] > b->values[0] : a->values[0] < b->values[0];
+    return score_sign * supernet_value(*a, score) > score_sign * supernet_value(*b, score);
   });
   const size_t n_best = std::min<size_t>(complete.size(), static_cast<size_t>(cfg.supernet.retrain));
   std::vector<search::FrozenTrialPtr> rest(complete.begin() + static_cast<std::ptrdiff_t>(n_best), complete.end());
@@ -72,41 +80,58 @@ nlohmann::ordered_json retrain_candidates(TrialRunner& runner, search::Study& st
   chosen.insert(chosen.end(), rest.begin(), rest.end());
 
   const std::string metric = fidelity_metric(cfg);
+  const bool higher_better = results::find_metric(metric)->higher_is_better;
+  const double sign = higher_better ? 1.0 : -1.0;
   std::filesystem::create_directories(dir);
   std::unique_ptr<ProgressBar> bar;
   if (progress) bar = std::make_unique<ProgressBar>("retrain", static_cast<int64_t>(chosen.size()), "it", 5);
+  // The trainings are independent: on every core unless dropout's global generator would make
+  // their results depend on each other's timing.
+  const bool concurrent = runner.parallel_jobs() > 1 && TrialRunner::trains_deterministically_in_parallel(runner.base());
+  std::vector<std::optional<TrialRunner::Evaluation>> trained(chosen.size());
+  std::vector<std::string> ckpts(chosen.size());  // the best ones' models
+  for (size_t i = 0; i < n_best; ++i) ckpts[i] = fmt::format("{}/trial_{}.ckpt", dir, chosen[i]->number);
+  std::mutex bar_mutex;
+  int64_t n_done = 0;
+  auto start = std::chrono::steady_clock::now();
+  parallel_for_each(static_cast<int64_t>(chosen.size()), concurrent ? runner.parallel_jobs() : 1, [&](int64_t i) {
+    const auto& t = *chosen[static_cast<size_t>(i)];
+    trained[static_cast<size_t>(i)] = runner.train_standalone(t.external_params(), ckpts[static_cast<size_t>(i)], concurrent);
+    std::lock_guard<std::mutex> lock(bar_mutex);
+    ++n_done;
+    if (bar) bar->update(n_done, fmt::format("trial {}: {} {:.4f} (supernet {:.4f})", t.number, metric,
+                                             trained[static_cast<size_t>(i)]->software.at(metric).get<double>(),
+                                             supernet_value(t, metric)));
+  }, stop);
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   std::vector<double> scored, standalone;
-  auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < chosen.size(); ++i) {
-    if (stop && stop()) break;
+    if (!trained[i]) continue;  // stopped before it
     const auto& t = *chosen[i];
+    const TrialRunner::Evaluation& e = *trained[i];
     const bool best = i < n_best;
-    const std::string ckpt = best ? fmt::format("{}/trial_{}.ckpt", dir, t.number) : "";
-    TrialRunner::Evaluation e = runner.train_standalone(t.external_params(), ckpt);
-    const double supernet_value = t.user_attrs.at("software_metrics").at(metric).get<double>();
+    const std::string& ckpt = ckpts[i];
     const double own = e.software.at(metric).get<double>();
-    scored.push_back(supernet_value);
-    standalone.push_back(own);
+    scored.push_back(score_sign * supernet_value(t, score));
+    standalone.push_back(sign * own);
     rows.push_back({{"trial", t.number},
                     {"role", best ? "best" : "sample"},
                     {"params", params_json(t)},
-                    {"supernet", supernet_value},
+                    {"score", supernet_value(t, score)},
+                    {"supernet", supernet_value(t, metric)},
                     {"standalone", own},
                     {"software_metrics", e.software},
                     {"values", e.values},
                     {"ckpt", ckpt.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(ckpt)}});
-    if (bar) bar->update(static_cast<int64_t>(i + 1), fmt::format("trial {}: {} {:.4f} (supernet {:.4f})", t.number,
-                                                                  metric, own, supernet_value));
   }
   if (bar) bar->finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const bool higher_better = results::find_metric(metric)->higher_is_better;
+  // Both lists hold higher-is-better values: the top k are the largest.
   auto top = [&](const std::vector<double>& v, size_t k) {
     std::vector<size_t> idx(v.size());
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return higher_better ? v[a] > v[b] : v[a] < v[b]; });
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] > v[b]; });
     idx.resize(std::min(k, idx.size()));
     std::sort(idx.begin(), idx.end());
     return idx;
@@ -128,6 +153,7 @@ nlohmann::ordered_json retrain_candidates(TrialRunner& runner, search::Study& st
                       tau, kFidelityWarnTau);
 
   nlohmann::ordered_json out = {{"metric", metric},
+                                {"score", score},
                                 {"retrain_seconds", seconds},
                                 {"standalone", rows},
                                 {"fidelity", fidelity}};
@@ -149,14 +175,16 @@ std::string supernet_summary(const nlohmann::ordered_json& doc) {
       "{} configurations trained stand-alone in {:.1f} s\n",
       sn.at("train_seconds").get<double>(), sn.at("max_epochs").get<int64_t>(), sn.at("candidates_scored").get<int64_t>(),
       sn.at("scoring_seconds").get<double>(), doc.at("standalone").size(), doc.at("retrain_seconds").get<double>());
+  const std::string score = doc.value("score", metric);
   for (const auto& r : doc.at("standalone"))
     if (r.at("role") == "best")
-      out += fmt::format("  retrained trial {}: {} {:.4f} stand-alone (supernet {:.4f}){}\n", r.at("trial").get<int64_t>(),
-                         metric, r.at("standalone").get<double>(), r.at("supernet").get<double>(),
+      out += fmt::format("  retrained trial {}: {} {:.4f} stand-alone (supernet {} {:.4f}{}){}\n", r.at("trial").get<int64_t>(),
+                         metric, r.at("standalone").get<double>(), score, r.value("score", r.at("supernet").get<double>()),
+                         score == metric ? "" : fmt::format(", {} {:.4f}", metric, r.at("supernet").get<double>()),
                          doc.contains("best") && doc["best"]["trial"] == r["trial"] ? "  <- best" : "");
   const auto& f = doc.at("fidelity");
-  out += fmt::format("fidelity over {} stand-alone configurations: Kendall's tau {}, top-{} overlap {}/{}\n",
-                     f.at("configs").get<int64_t>(),
+  out += fmt::format("fidelity of the supernet's {} over {} stand-alone configurations: Kendall's tau {}, top-{} overlap {}/{}\n",
+                     score, f.at("configs").get<int64_t>(),
                      f.at("kendall_tau").is_null() ? std::string("n/a") : fmt::format("{:.3f}", f.at("kendall_tau").get<double>()),
                      f.at("top_k").get<int64_t>(), f.at("top_k_overlap").get<int64_t>(), f.at("top_k").get<int64_t>());
   return out;

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <sched.h>
+#include <thread>
 #include <type_traits>
 #include <variant>
 #include <cstdlib>
@@ -14,7 +17,10 @@
 #include "chop/flow/transforms.h"
 #include "chop/results/metric_info.h"
 #include "chop/runtime/checkpoint.h"
+#include "chop/search/samplers/sampler.h"
 #include "chop/support/error.h"
+#include "chop/support/parallel.h"
+#include "chop/support/progress.h"
 #include "chop/train/supernet.h"
 #include "chop/train/trainer.h"
 
@@ -96,7 +102,7 @@ runtime::GraphModule TrialRunner::fresh_module(const ir::Graph& g) {
 }
 
 TrialRunner::Evaluation TrialRunner::evaluate(const ir::Graph& g, runtime::GraphModule& m, bool train,
-                                              search::Trial* trial) {
+                                              search::Trial* trial, bool concurrent) {
   Evaluation e;
   // Software runners in config order (MASE's): basic_train trains, then scores its split;
   // basic_evaluation scores. Metrics merge, a later runner's value winning on a clash.
@@ -104,7 +110,7 @@ TrialRunner::Evaluation TrialRunner::evaluate(const ir::Graph& g, runtime::Graph
     if (sw.name == "basic_train" && train) {
       train::TrainOptions t = train_options(run_, &sw);
       t.progress = false;
-      t.blas_pool = !shared_machine_;  // one training on the machine
+      t.blas_pool = !shared_machine_ && !concurrent;  // one training on the machine
       bool pruned = false;
       train::train(m, data_, t, [&](const train::EpochRecord& r) {
         if (r.val.n_samples == 0 || !trial) return true;
@@ -144,24 +150,74 @@ std::vector<double> TrialRunner::run(search::Trial& trial) {
   nlohmann::ordered_json tables = space_->sample(trial);
   trial.set_user_attr("config", nlohmann::json::parse(tables.dump()));
   maybe_kill_at_trial(trial.number());
-  ir::Graph g = apply_transforms(base_, tables);
-  runtime::GraphModule m{nullptr};
+  Evaluation e;
   if (supernet_) {
-    // The candidate's weights are the supernet's leading slices; its batch norms see its own widths.
-    m = runtime::rebuild_module(g, **supernet_, seed_, /*inherit_resized=*/true);
-    m->recalibrate_batch_norms(recalibration_batches_);
+    auto it = scored_.find(tables.dump());
+    e = it != scored_.end() ? it->second : score_candidate(apply_transforms(base_, tables));
   } else {
-    m = fresh_module(g);
+    ir::Graph g = apply_transforms(base_, tables);
+    runtime::GraphModule m = fresh_module(g);
+    e = evaluate(g, m, /*train=*/true, &trial);
+    runtime::save_checkpoint(checkpoint(trial.number()), m);
   }
-  Evaluation e = evaluate(g, m, /*train=*/!supernet_, &trial);
   if (!e.constraints.empty()) trial.set_constraints(e.constraints);
   trial.set_user_attr("software_metrics", e.software);
   trial.set_user_attr("hardware_metrics", e.hardware);
   trial.set_user_attr("scaled_metrics", e.scaled);
   if (!e.scales.empty()) trial.set_user_attr("quantization_scales", e.scales);
-  // A candidate's weights are the supernet's: its model is the retrained one, saved then.
-  if (!supernet_) runtime::save_checkpoint(checkpoint(trial.number()), m);
-  return e.values;
+  return e.values;  // a supernet candidate has no checkpoint: its model is the retrained one
+}
+
+TrialRunner::Evaluation TrialRunner::score_candidate(const ir::Graph& g) {
+  // The candidate's weights are the supernet's leading slices; its batch norms see its own widths.
+  runtime::GraphModule m = runtime::rebuild_module(g, **supernet_, seed_, /*inherit_resized=*/true);
+  m->recalibrate_batch_norms(recalibration_batches_);
+  return evaluate(g, m, /*train=*/false, nullptr);
+}
+
+int TrialRunner::parallel_jobs() const {
+  if (shared_machine_) return 1;
+  cpu_set_t set;  // the cores this process may run on (taskset, cgroups), not the machine's
+  const int cores = sched_getaffinity(0, sizeof(set), &set) == 0
+                        ? CPU_COUNT(&set)
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, torch::get_num_threads()));
+}
+
+int64_t TrialRunner::score_every_candidate(bool progress, const std::function<bool()>& stop) {
+  CHOP_ASSERT(supernet_, "score_every_candidate after train_supernet");
+  const search::SearchSpace typed = space_->distributions();
+  std::vector<std::map<std::string, search::ParamValue>> configs;
+  for (const auto& internal : search::unseen_configs(typed, [](const search::Params&) { return false; })) {
+    std::map<std::string, search::ParamValue> p;
+    for (const auto& [name, value] : internal) p[name] = typed.at(name).to_external(value);
+    configs.push_back(std::move(p));
+  }
+  std::vector<std::string> keys(configs.size());
+  std::vector<Evaluation> results(configs.size());
+  std::vector<char> done(configs.size(), 0);
+  std::unique_ptr<ProgressBar> bar;
+  if (progress) bar = std::make_unique<ProgressBar>("score", static_cast<int64_t>(configs.size()), "it", 5);
+  std::mutex bar_mutex;
+  int64_t n_done = 0;
+  parallel_for_each(static_cast<int64_t>(configs.size()), parallel_jobs(), [&](int64_t i) {
+    nlohmann::ordered_json tables = space_->tables(configs[i]);
+    keys[i] = tables.dump();
+    results[i] = score_candidate(apply_transforms(base_, tables));
+    done[i] = 1;
+    std::lock_guard<std::mutex> lock(bar_mutex);
+    ++n_done;
+    if (bar) bar->update(n_done, fmt::format("{:.2f} seconds", bar->elapsed_s()));
+  }, stop);
+  if (bar) bar->finish();
+  for (size_t i = 0; i < configs.size(); ++i)
+    if (done[i]) scored_.emplace(std::move(keys[i]), std::move(results[i]));
+  return n_done;
+}
+
+bool TrialRunner::trains_deterministically_in_parallel(const ir::Graph& g) {
+  return std::none_of(g.nodes().begin(), g.nodes().end(),
+                      [](const ir::Node& n) { return n.op == ir::OpKind::Dropout && n.attrs.p > 0; });
 }
 
 ir::Graph TrialRunner::width_graph(const std::map<std::string, search::ParamValue>& params) const {
@@ -216,7 +272,8 @@ double TrialRunner::train_supernet(const std::string& ckpt, bool progress, const
   so.train.max_steps = -1;
   if (cfg_.supernet.learning_rate > 0) so.train.learning_rate = cfg_.supernet.learning_rate;
   so.train.progress = progress;
-  so.train.blas_pool = !shared_machine_;
+  so.parallel = parallel_jobs() > 1;
+  so.train.blas_pool = !shared_machine_ && !so.parallel;  // the pool's threads are process-wide
   so.random_subnets = cfg_.supernet.random_subnets;
   so.batch_size = cfg_.supernet.batch_size;
   so.distill = cfg_.supernet.distill;
@@ -249,10 +306,10 @@ double TrialRunner::train_supernet(const std::string& ckpt, bool progress, const
 }
 
 TrialRunner::Evaluation TrialRunner::train_standalone(const std::map<std::string, search::ParamValue>& params,
-                                                      const std::string& ckpt) {
+                                                      const std::string& ckpt, bool concurrent) {
   ir::Graph g = apply_transforms(base_, space_->tables(params));
   runtime::GraphModule m = fresh_module(g);
-  Evaluation e = evaluate(g, m, /*train=*/true, nullptr);
+  Evaluation e = evaluate(g, m, /*train=*/true, nullptr, concurrent);
   if (!ckpt.empty()) runtime::save_checkpoint(ckpt, m);
   return e;
 }

@@ -58,18 +58,36 @@ class TrialRunner {
   /// the training seconds.
   double train_supernet(const std::string& ckpt, bool progress, const std::function<bool()>& stop);
   bool has_supernet() const { return supernet_.has_value(); }
+  /// After train_supernet, for a study that will score every configuration of the space (its
+  /// n_trials reach the space's size): scores them all now, on parallel_jobs() threads (the
+  /// supernet is read-only; each candidate's score depends on nothing else, so the results are
+  /// those of one thread), and run() looks each trial's up. `stop` is polled between candidates.
+  /// Returns the number scored.
+  int64_t score_every_candidate(bool progress, const std::function<bool()>& stop);
+
+  /// Independent trainings or evaluations this process may run at once: one per core (divided
+  /// by LibTorch's intra-op threads), 1 on a shared machine (n_jobs > 1 or a worker).
+  int parallel_jobs() const;
 
   /// A configuration (every parameter's value) trained stand-alone as a trial of the optuna
   /// strategy would be (basic_train, evaluation, hardware metrics); its checkpoint saved as
-  /// `ckpt` unless empty.
-  Evaluation train_standalone(const std::map<std::string, search::ParamValue>& params, const std::string& ckpt);
+  /// `ckpt` unless empty. `concurrent`: other trainings run beside it (no BLAS thread pool).
+  Evaluation train_standalone(const std::map<std::string, search::ParamValue>& params, const std::string& ckpt,
+                              bool concurrent = false);
+  /// Whether the stand-alone training of g gives the same result beside other trainings: not
+  /// with dropout, whose masks come from LibTorch's one global generator.
+  static bool trains_deterministically_in_parallel(const ir::Graph& g);
 
  private:
   /// The module a configuration starts from: the loaded model's weights, or `seed_`'s.
   runtime::GraphModule fresh_module(const ir::Graph& g);
   /// Trains (when `train`) and scores m, the module of g; `trial` (optional) gets the epochs'
   /// values for its pruner (TrialPruned when it says stop).
-  Evaluation evaluate(const ir::Graph& g, runtime::GraphModule& m, bool train, search::Trial* trial);
+  Evaluation evaluate(const ir::Graph& g, runtime::GraphModule& m, bool train, search::Trial* trial,
+                      bool concurrent = false);
+  /// A supernet candidate's evaluation: the supernet's leading slices, its batch norms
+  /// recalibrated at its own widths, then evaluate() without training.
+  Evaluation score_candidate(const ir::Graph& g);
   /// The graph at the widths of a configuration's width parameters (no quantization).
   ir::Graph width_graph(const std::map<std::string, search::ParamValue>& params) const;
 
@@ -91,6 +109,7 @@ class TrialRunner {
   std::map<int64_t, runtime::InputObservations> loaded_observations_;  ///< by batches observed
   std::optional<runtime::GraphModule> supernet_;      ///< strategy "supernet", once trained
   std::vector<torch::Tensor> recalibration_batches_;  ///< batch-norm recalibration of candidates
+  std::map<std::string, Evaluation> scored_;          ///< score_every_candidate's, by tables JSON
 };
 
 }  // namespace chop::flow

@@ -340,35 +340,41 @@ Json intermediate_values_spec(const StudyResults& study) {
 Json supernet_fidelity_spec(const StudyResults& study) {
   if (study.supernet.is_null() || !study.supernet.contains("standalone") || study.supernet["standalone"].empty())
     return nullptr;
+  const std::string metric = study.supernet.value("metric", std::string("accuracy"));
+  const std::string score = study.supernet.value("score", metric);  // older runs: the metric itself
   Json rows = Json::array();
   double low = 1e300, high = -1e300;
   for (const auto& r : study.supernet["standalone"]) {
-    const double a = r.at("supernet").get<double>(), b = r.at("standalone").get<double>();
-    rows.push_back({{"number", r.at("trial")}, {"role", r.at("role")}, {"supernet", a}, {"standalone", b}});
+    const double a = r.value("score", r.at("supernet").get<double>()), b = r.at("standalone").get<double>();
+    rows.push_back({{"number", r.at("trial")}, {"role", r.at("role")}, {"score", a}, {"standalone", b}});
     low = std::min({low, a, b});
     high = std::max({high, a, b});
   }
-  const std::string metric = study.supernet.value("metric", std::string("accuracy"));
   Json spec = base_spec("supernet scores against stand-alone training");
   spec["width"] = 420;
   spec["height"] = 420;
-  Json diagonal = {{"data", {{"values", Json::array({{{"supernet", low}, {"standalone", low}},
-                                                     {{"supernet", high}, {"standalone", high}}})}}},
-                   {"mark", {{"type", "line"}, {"color", "#bbb"}, {"strokeDash", {4, 4}}}},
-                   {"encoding", {{"x", {{"field", "supernet"}, {"type", "quantitative"}}},
-                                 {"y", {{"field", "standalone"}, {"type", "quantitative"}}}}}};
   Json points = {
       {"data", {{"values", rows}}},
       {"mark", {{"type", "point"}, {"filled", true}, {"size", 70}}},
       {"encoding",
-       {{"x", {{"field", "supernet"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
-               {"title", metric + " from the supernet's weights"}}},
+       {{"x", {{"field", "score"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
+               {"title", score + " from the supernet's weights"}}},
         {"y", {{"field", "standalone"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
                {"title", metric + " trained stand-alone"}}},
         {"color", {{"field", "role"}, {"type", "nominal"}, {"title", "configuration"}}},
         {"tooltip", Json::array({tooltip("number", "trial", "quantitative"), tooltip("role", "role"),
-                                 tooltip("supernet", "supernet", "quantitative"),
-                                 tooltip("standalone", "stand-alone", "quantitative")})}}}};
+                                 tooltip("score", "supernet " + score, "quantitative"),
+                                 tooltip("standalone", "stand-alone " + metric, "quantitative")})}}}};
+  if (score != metric) {
+    spec["layer"] = Json::array({points});
+    return spec;
+  }
+  // One metric on both axes: the y = x line marks a score equal to stand-alone training's.
+  Json diagonal = {{"data", {{"values", Json::array({{{"score", low}, {"standalone", low}},
+                                                     {{"score", high}, {"standalone", high}}})}}},
+                   {"mark", {{"type", "line"}, {"color", "#bbb"}, {"strokeDash", {4, 4}}}},
+                   {"encoding", {{"x", {{"field", "score"}, {"type", "quantitative"}}},
+                                 {"y", {{"field", "standalone"}, {"type", "quantitative"}}}}}};
   spec["layer"] = Json::array({diagonal, points});
   return spec;
 }

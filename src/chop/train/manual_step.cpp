@@ -1,17 +1,20 @@
 // ManualStep: training steps of Linear/BatchNorm1d/ReLU chains, gradients without autograd.
 #include "chop/train/manual_step.h"
 
+#include "chop/support/error.h"
 #include "chop/train/fused_kernels.h"
 
 namespace chop::train {
 
-std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) { return build(m, nullptr); }
+std::unique_ptr<ManualStep> ManualStep::make(runtime::GraphModuleImpl& m) { return build(m, nullptr, nullptr); }
 
-std::unique_ptr<ManualStep> ManualStep::make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub) {
-  return build(m, &sub);
+std::unique_ptr<ManualStep> ManualStep::make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub,
+                                                   const std::map<std::string, torch::Tensor>* grads) {
+  return build(m, &sub, grads);
 }
 
-std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const ir::Graph* sub) {
+std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const ir::Graph* sub,
+                                              const std::map<std::string, torch::Tensor>* grads) {
   const ir::Graph& g = m.graph();
   const auto params = m.named_parameters();
   const auto buffers = m.named_buffers();
@@ -46,6 +49,12 @@ std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const
     layer.kind = Layer::Kind::Relu;
     const torch::Tensor* w = params.find(n.name + ".weight");  // linear and batch norm
     const torch::Tensor* b = params.find(n.name + ".bias");
+    auto grad_of = [&](const torch::Tensor* p, const std::string& name) {
+      if (!grads) return p->grad();
+      auto it = grads->find(name);
+      CHOP_ASSERT(it != grads->end() && it->second.sizes() == p->sizes(), "no gradient target for {}", name);
+      return it->second;
+    };
     switch (n.op) {
       case ir::OpKind::Output:
         if (!two_d) return nullptr;
@@ -64,8 +73,8 @@ std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const
         if (!two_d) return nullptr;
         layer.kind = Layer::Kind::Linear;
         if (!w || (n.attrs.bias && !b)) return nullptr;
-        layer.weight = leading(*w), layer.weight_grad = leading(w->grad());
-        if (n.attrs.bias) layer.bias = leading(*b), layer.bias_grad = leading(b->grad());
+        layer.weight = leading(*w), layer.weight_grad = leading(grad_of(w, n.name + ".weight"));
+        if (n.attrs.bias) layer.bias = leading(*b), layer.bias_grad = leading(grad_of(b, n.name + ".bias"));
         if (q.active()) layer.q = &q;
         break;
       }
@@ -77,7 +86,7 @@ std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const
         const torch::Tensor* tracked = buffers.find(n.name + ".num_batches_tracked");
         if (!w || !b || !mean || !var || !tracked) return nullptr;
         layer.weight = leading(*w), layer.bias = leading(*b);
-        layer.weight_grad = leading(w->grad()), layer.bias_grad = leading(b->grad());
+        layer.weight_grad = leading(grad_of(w, n.name + ".weight")), layer.bias_grad = leading(grad_of(b, n.name + ".bias"));
         layer.running_mean = leading(*mean), layer.running_var = leading(*var), layer.batches_tracked = *tracked;
         layer.momentum = n.attrs.momentum, layer.eps = n.attrs.eps;
         break;
@@ -109,6 +118,11 @@ std::unique_ptr<ManualStep> ManualStep::build(runtime::GraphModuleImpl& m, const
 
 torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& soft,
                               bool accumulate) {
+  forward(x);
+  return backward(y, soft, accumulate);
+}
+
+const torch::Tensor& ManualStep::forward(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   if (x.size(0) != rows_) {
     // Emptied buffers are resized by the out= kernels silently (and keep their memory); a
@@ -150,6 +164,11 @@ torch::Tensor ManualStep::run(const torch::Tensor& x, const torch::Tensor& y, co
         break;
     }
   }
+  return acts_.back();
+}
+
+torch::Tensor ManualStep::backward(const torch::Tensor& y, const torch::Tensor& soft, bool accumulate) {
+  torch::NoGradGuard no_grad;
   // Mean cross-entropy = nll_loss(log_softmax(logits)) and its gradient wrt the logits: one fused
   // loop on CPU float32, else the kernels autograd calls.
   const torch::Tensor& logits = acts_.back();

@@ -3,7 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "chop/runtime/module.h"
@@ -26,7 +28,10 @@ class ManualStep {
   static std::unique_ptr<ManualStep> make(runtime::GraphModuleImpl& m);
   /// The same for m (a float supernet) run at the widths of its narrowing `sub` (see
   /// GraphModuleImpl::set_active_widths): every tensor and gradient is the leading slice of m's.
-  static std::unique_ptr<ManualStep> make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub);
+  /// With `grads` (a tensor per parameter name, each of its parameter's shape) the gradients go
+  /// to the leading slices of those instead of the parameters' grad().
+  static std::unique_ptr<ManualStep> make_slice(runtime::GraphModuleImpl& m, const ir::Graph& sub,
+                                                const std::map<std::string, torch::Tensor>* grads = nullptr);
 
   /// One forward and backward on batch (x [B, ...], y [B] class indices). Overwrites every
   /// parameter's grad (adds to it with accumulate); returns the mean loss as a 0-dim tensor.
@@ -34,7 +39,11 @@ class ManualStep {
   /// soft labels instead of y (in-place distillation).
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& soft = {},
                     bool accumulate = false);
-  /// The last run's outputs (a buffer the next run overwrites).
+  /// run() in two halves: the forward pass (batch norms' running statistics updated; returns
+  /// logits()), then the loss and backward pass of that forward.
+  const torch::Tensor& forward(const torch::Tensor& x);
+  torch::Tensor backward(const torch::Tensor& y, const torch::Tensor& soft = {}, bool accumulate = false);
+  /// The last forward's outputs (a buffer the next one overwrites).
   const torch::Tensor& logits() const { return acts_.back(); }
 
  private:
@@ -48,7 +57,8 @@ class ManualStep {
     runtime::NodeQuantizers* q = nullptr;  ///< linear: its quantizers, when any is active
     torch::Tensor x_q, w_q;                ///< linear, quantized: this step's quantized input and weight
   };
-  static std::unique_ptr<ManualStep> build(runtime::GraphModuleImpl& m, const ir::Graph* sub);
+  static std::unique_ptr<ManualStep> build(runtime::GraphModuleImpl& m, const ir::Graph* sub,
+                                           const std::map<std::string, torch::Tensor>* grads);
   std::vector<Layer> layers_;
   size_t first_param_ = 0;  ///< no gradient flows below this layer
   torch::Tensor log_probs_, grad_log_probs_, grad_logits_, one_;

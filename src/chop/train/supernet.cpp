@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "chop/support/error.h"
+#include "chop/support/parallel.h"
 #include "chop/support/progress.h"
 #include "chop/train/manual_step.h"
 
@@ -27,13 +28,29 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
   // Linear / BatchNorm1d / ReLU chains: every pass by ManualStep on slices of the shared tensors
   // (the same gradients, a fraction of autograd's cost); other graphs with autograd.
   std::unique_ptr<ManualStep> largest = o.manual_backward ? ManualStep::make(*m) : nullptr;
+  // The smaller subnets' gradients, summed apart (a flat buffer, a view per parameter) and then
+  // added to the largest's: the order of the sums is the same with or without the helper thread.
+  std::map<std::string, torch::Tensor> subnet_grads;
+  torch::Tensor subnet_flat;
+  if (largest) {
+    int64_t total = 0;
+    for (const auto& p : m->named_parameters()) total += p.value().numel();
+    subnet_flat = torch::zeros({total}, m->parameters().front().options());
+    int64_t offset = 0;
+    for (const auto& p : m->named_parameters()) {
+      subnet_grads[p.key()] = subnet_flat.narrow(0, offset, p.value().numel()).view(p.value().sizes());
+      offset += p.value().numel();
+    }
+  }
+  std::optional<HelperThread> helper;
+  if (largest && so.parallel) helper.emplace();
   std::map<std::vector<int64_t>, std::unique_ptr<ManualStep>> slices;  // by the subnet's widths
   auto slice = [&](const ir::Graph& sub) -> ManualStep& {
     std::vector<int64_t> key;
     for (const auto& n : sub.nodes()) key.insert(key.end(), {n.attrs.out_features, n.attrs.out_channels, n.attrs.num_features});
     auto it = slices.find(key);
     if (it == slices.end()) {
-      auto step = ManualStep::make_slice(*m, sub);
+      auto step = ManualStep::make_slice(*m, sub, &subnet_grads);
       CHOP_ASSERT(step, "a narrowing of a Linear chain is a Linear chain");
       it = slices.emplace(std::move(key), std::move(step)).first;
     }
@@ -68,11 +85,20 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
       auto x = b.x.to(device), y = b.y.to(device);
       torch::Tensor loss;
       if (largest) {
-        loss = largest->run(x, y);  // overwrites every gradient
+        largest->forward(x);
         torch::Tensor soft;
         if (so.distill) soft = torch::softmax(largest->logits(), 1);
-        for (int64_t k = 0; k <= so.random_subnets; ++k)
-          slice(k == 0 ? smallest : draw(rng)).run(x, y, soft, /*accumulate=*/true);
+        std::vector<ManualStep*> subnets;  // drawn here: one thread uses the rng
+        for (int64_t k = 0; k <= so.random_subnets; ++k) subnets.push_back(&slice(k == 0 ? smallest : draw(rng)));
+        auto run_subnets = [&] {
+          subnet_flat.zero_();
+          for (ManualStep* s : subnets) s->run(x, y, soft, /*accumulate=*/true);
+        };
+        if (helper) helper->start(run_subnets);
+        loss = largest->backward(y);  // overwrites every gradient
+        if (helper) helper->wait();
+        else run_subnets();
+        for (const auto& p : m->named_parameters()) p.value().mutable_grad().add_(subnet_grads.at(p.key()));
       } else {
         optimizer.zero_grad();
         m->clear_active_widths();

@@ -19,6 +19,10 @@ struct SupernetOptions {
   /// true: the smaller subnets learn the largest's softened outputs (in-place distillation);
   /// false: the labels.
   bool distill = true;
+  /// Linear chains (ManualStep): the smaller subnets' passes run on a second thread beside the
+  /// largest's backward pass. Their gradients are summed apart and added to the largest's
+  /// either way, so the result does not depend on it.
+  bool parallel = false;
 };
 
 /// Draws a subnet (a narrowing of the supernet's graph, see GraphModuleImpl::set_active_widths).

@@ -206,6 +206,9 @@ TEST(SearchConfig, ReadsTheSupernetStrategy) {
   EXPECT_NE(error_of([](auto& s) { s["strategy"]["supernet"]["retrain"] = 0; })
                 .find("[search.strategy.supernet] retrain must be >= 1, but got 0"), std::string::npos);
   EXPECT_NE(error_of([](auto& s) { s["strategy"]["supernet"]["epochs"] = 2; }).find("epochs"), std::string::npos);
+  EXPECT_EQ(c.supernet.score, "loss");  // the default
+  EXPECT_NE(error_of([](auto& s) { s["strategy"]["supernet"]["score"] = "latency"; })
+                .find("[search.strategy.supernet] score must be a software metric (loss, accuracy"), std::string::npos);
   EXPECT_NE(error_of([](auto& s) { s["strategy"]["name"] = "optuna"; })
                 .find("[search.strategy.supernet] is read only with"), std::string::npos);
   EXPECT_NE(error_of([](auto& s) { s["search_space"]["name"] = "graph/quantize/mixed_precision_ptq"; })

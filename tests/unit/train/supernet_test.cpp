@@ -267,3 +267,35 @@ TEST(Supernet, ManualStepOnASliceGivesAutogradsGradients) {
     }
   }
 }
+
+TEST(Supernet, ManualStepSendsASlicesGradientsWhereAsked) {
+  // make_slice with gradient targets: the same gradients, in the targets' leading blocks; the
+  // parameters' own grads untouched. forward() then backward() is run().
+  const std::vector<std::string> layers = {"seq_blocks_2", "seq_blocks_5", "seq_blocks_8", "seq_blocks_11"};
+  std::vector<std::pair<std::string, double>> wide, narrow;
+  for (const auto& l : layers) wide.emplace_back(l, 2), narrow.emplace_back(l, 0.5);
+  const ir::Graph largest = narrowed(models::build_model("jsc-s"), wide);
+  const ir::Graph sub = narrowed(models::build_model("jsc-s"), narrow);
+  auto super = runtime::build_module(largest, 1);
+  super->train();
+  const torch::Tensor x = batch_for(largest, 16);
+  const torch::Tensor y = torch::arange(16, torch::kInt64).remainder(5);
+  auto own = train::ManualStep::make_slice(*super, sub);
+  ASSERT_TRUE(own);
+  for (auto& p : super->parameters()) p.mutable_grad().zero_();
+  auto loss = own->run(x, y);
+  std::map<std::string, torch::Tensor> expected, targets;
+  for (auto& p : super->named_parameters()) {
+    expected[p.key()] = p.value().grad().clone();
+    p.value().mutable_grad().fill_(3);
+    targets[p.key()] = torch::zeros_like(p.value());
+  }
+  auto elsewhere = train::ManualStep::make_slice(*super, sub, &targets);
+  ASSERT_TRUE(elsewhere);
+  elsewhere->forward(x);
+  EXPECT_NEAR(elsewhere->backward(y).item<double>(), loss.item<double>(), 1e-6);
+  for (auto& p : super->named_parameters()) {
+    EXPECT_TRUE(torch::allclose(targets[p.key()], expected[p.key()], 1e-5, 1e-6)) << p.key();
+    EXPECT_TRUE(torch::equal(p.value().grad(), torch::full_like(p.value(), 3))) << p.key();
+  }
+}
