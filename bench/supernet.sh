@@ -91,6 +91,25 @@ best = sn["best"]
 print(f"retrained best: trial {best['trial']}, accuracy {best['standalone']:.4f}; best of the seed-0 table "
       f"{max(t0.values()):.4f} (gap {max(t0.values()) - best['standalone']:.4f}); in-run fidelity: {sn['fidelity']}")
 PY
+# The same time target on the MLP: 20 stand-alone trials of its space (dedup off: 20 trainings of
+# its 9 configurations) against the supernet search without its fidelity sample.
+sed -e 's/^name = "supernet"/name = "optuna"/' -e 's/^n_trials = 9/n_trials = 20\ndedup = false/' \
+  -e '/^\[search.strategy.supernet\]/,/^$/d' "$ROOT/configs/supernet_mlp_fmnist.toml" > mlp_standalone.toml
+sed 's/^fidelity_samples = 6/fidelity_samples = 0/' "$ROOT/configs/supernet_mlp_fmnist.toml" > mlp_timed.toml
+pairs=""
+for rep in $(seq "${REPS:-3}"); do
+  a=$(seconds "$CHOP" search --config mlp_standalone.toml --project "mlp_standalone$rep")
+  b=$(seconds "$CHOP" search --config mlp_timed.toml --project "mlp_timed$rep")
+  echo "mlp rep $rep: 20 stand-alone trials $a s, supernet search (train, score 9, retrain 3) $b s"
+  pairs="$pairs $a,$b"
+done
+python3 - $pairs <<'PY'
+import statistics, sys
+a = [float(p.split(",")[0]) for p in sys.argv[1:]]
+b = [float(p.split(",")[1]) for p in sys.argv[1:]]
+print(f"mlp median wall: 20 stand-alone trials {statistics.median(a):.1f} s, supernet search {statistics.median(b):.1f} s: "
+      f"{statistics.median(b) / statistics.median(a):.2f} x (per-rep ratios {', '.join(f'{y / x:.2f}' for x, y in zip(a, b))})")
+PY
 mlp=$(seconds "$CHOP" search --config "$ROOT/configs/supernet_mlp_fmnist.toml" --project mlp)
 grep -A8 "^supernet:" out.txt
 python3 - "$mlp" <<'PY'
