@@ -29,13 +29,31 @@ for rep in $(seq "${REPS:-3}"); do
   echo "rep $rep: 20 stand-alone trials $a s, supernet search (train, score 256, retrain 3) $b s"
   pairs="$pairs $a,$b"
 done
-python3 - $pairs <<'PY'
+medians() {  # label, then "a,b" pairs
+  python3 - "$@" <<'PY'
 import statistics, sys
-a = [float(p.split(",")[0]) for p in sys.argv[1:]]
-b = [float(p.split(",")[1]) for p in sys.argv[1:]]
-print(f"median wall: 20 stand-alone trials {statistics.median(a):.1f} s, supernet search {statistics.median(b):.1f} s: "
+label, pairs = sys.argv[1], sys.argv[2:]
+a = [float(p.split(",")[0]) for p in pairs]
+b = [float(p.split(",")[1]) for p in pairs]
+print(f"{label} median wall: 20 stand-alone trials {statistics.median(a):.1f} s, supernet search {statistics.median(b):.1f} s: "
       f"{statistics.median(b) / statistics.median(a):.2f} x (per-rep ratios {', '.join(f'{y / x:.2f}' for x, y in zip(a, b))})")
 PY
+}
+medians "default (one stand-alone training at a time; the supernet on every core):" $pairs
+# The same resources on both sides: both on one core (taskset), and both on every core (the
+# stand-alone trials two at a time, n_jobs = 2, whose order then varies from run to run).
+sed 's/^n_trials = 20/n_trials = 20\nn_jobs = 2/' "$ROOT/configs/lab4_channel_per_layer_synth.toml" > standalone_jobs.toml
+one="" all=""
+for rep in $(seq "${REPS:-3}"); do
+  a=$(seconds taskset -c 0 "$CHOP" search --config "$ROOT/configs/lab4_channel_per_layer_synth.toml" --data-path jsc200k.h5 --project one_a$rep)
+  b=$(seconds taskset -c 0 "$CHOP" search --config timed.toml --data-path jsc200k.h5 --project one_b$rep)
+  one="$one $a,$b"
+  a=$(seconds "$CHOP" search --config standalone_jobs.toml --data-path jsc200k.h5 --project all_a$rep)
+  b=$(seconds "$CHOP" search --config timed.toml --data-path jsc200k.h5 --project all_b$rep)
+  all="$all $a,$b"
+done
+medians "both on one core:" $one
+medians "both on every core (stand-alone n_jobs = 2):" $all
 standalone=$(seconds "$CHOP" search --config "$ROOT/configs/lab4_channel_per_layer_synth.toml" --data-path jsc200k.h5 --project standalone)
 supernet=$(seconds "$CHOP" search --config "$ROOT/configs/supernet_jsc_s_synth.toml" --data-path jsc200k.h5 --project supernet)
 grep -A8 "^supernet:" out.txt

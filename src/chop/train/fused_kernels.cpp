@@ -43,4 +43,25 @@ double fused_cross_entropy(const float* __restrict logits, const int64_t* __rest
   return loss / static_cast<double>(rows);
 }
 
+double fused_loss_and_confusion(const float* __restrict logits, const int64_t* __restrict target, int64_t rows,
+                                int64_t classes, int64_t* __restrict confusion) {
+  double loss = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* z = logits + i * classes;
+    const int64_t t = target[i];
+    if (t < 0 || t >= classes)
+      throw std::out_of_range("class index " + std::to_string(t) + " is outside 0.." +
+                              std::to_string(classes - 1));
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes; ++c)
+      if (!std::isnan(z[best]) && (z[c] > z[best] || std::isnan(z[c]))) best = c;
+    const float max = z[best];
+    float sum = 0;
+    for (int64_t c = 0; c < classes; ++c) sum += std::exp(z[c] - max);
+    loss += static_cast<double>(max + std::log(sum) - z[t]);
+    ++confusion[t * classes + best];
+  }
+  return loss;
+}
+
 }  // namespace chop::train

@@ -2,6 +2,7 @@
 #include "chop/train/metrics.h"
 
 #include "chop/support/error.h"
+#include "chop/train/fused_kernels.h"
 
 namespace chop::train {
 
@@ -62,13 +63,23 @@ ClassificationMetrics metrics_from_confusion(const std::vector<std::vector<int64
 MetricAccumulator::MetricAccumulator(int64_t n_classes, torch::Device device)
     : n_classes_(n_classes),
       confusion_(torch::zeros({n_classes * n_classes}, torch::dtype(torch::kInt64).device(device))),
-      loss_sum_(torch::zeros({}, torch::dtype(torch::kFloat64).device(device))) {}
+      device_loss_sum_(torch::zeros({}, torch::dtype(torch::kFloat64).device(device))) {}
 
-void MetricAccumulator::add(const torch::Tensor& logits, const torch::Tensor& targets,
-                            const torch::Tensor& loss_sum) {
-  auto pred = logits.argmax(1);
-  confusion_.add_(torch::bincount(targets * n_classes_ + pred, {}, n_classes_ * n_classes_));
-  loss_sum_.add_(loss_sum.to(torch::kFloat64));
+void MetricAccumulator::add(const torch::Tensor& logits, const torch::Tensor& targets) {
+  CHOP_ASSERT(logits.dim() == 2 && logits.size(1) == n_classes_ && targets.size(0) == logits.size(0),
+              "logits [{}, {}] for {} targets of {} classes", logits.size(0), logits.size(1), targets.size(0), n_classes_);
+  if (logits.is_cpu() && logits.scalar_type() == torch::kFloat32 && targets.is_cpu() &&
+      targets.scalar_type() == torch::kInt64 && confusion_.is_cpu()) {
+    const torch::Tensor z = logits.contiguous(), t = targets.contiguous();
+    loss_sum_ += fused_loss_and_confusion(z.data_ptr<float>(), t.data_ptr<int64_t>(), z.size(0), n_classes_,
+                                          confusion_.data_ptr<int64_t>());
+  } else {
+    auto pred = logits.argmax(1);
+    confusion_.add_(torch::bincount(targets * n_classes_ + pred, {}, n_classes_ * n_classes_));
+    device_loss_sum_.add_(torch::nn::functional::cross_entropy(
+                              logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                              .to(torch::kFloat64));  // no device sync per batch
+  }
   n_ += targets.size(0);
 }
 
@@ -78,12 +89,14 @@ ClassificationMetrics MetricAccumulator::compute() const {
   std::vector<std::vector<int64_t>> rows(n_classes_, std::vector<int64_t>(n_classes_));
   for (int64_t t = 0; t < n_classes_; ++t)
     for (int64_t p = 0; p < n_classes_; ++p) rows[t][p] = acc[t * n_classes_ + p];
-  return metrics_from_confusion(rows, n_ ? loss_sum_.item<double>() / n_ : 0.0);
+  const double loss = loss_sum_ + device_loss_sum_.item<double>();
+  return metrics_from_confusion(rows, n_ ? loss / static_cast<double>(n_) : 0.0);
 }
 
 void MetricAccumulator::reset() {
   confusion_.zero_();
-  loss_sum_.zero_();
+  loss_sum_ = 0;
+  device_loss_sum_.zero_();
   n_ = 0;
 }
 

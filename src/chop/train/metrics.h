@@ -32,15 +32,17 @@ ClassificationMetrics metrics_from_confusion(const std::vector<std::vector<int64
 class MetricAccumulator {
  public:
   MetricAccumulator(int64_t n_classes, torch::Device device);
-  /// Adds a batch: logits [B, C], targets [B] (int64), the batch's summed loss.
-  void add(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& loss_sum);
+  /// Adds a batch: logits [B, C], targets [B] (int64); its cross-entropy is summed too (one
+  /// fused loop for float32 on the CPU).
+  void add(const torch::Tensor& logits, const torch::Tensor& targets);
   ClassificationMetrics compute() const;
   void reset();
 
  private:
   int64_t n_classes_;
   torch::Tensor confusion_;  ///< [C*C] int64
-  torch::Tensor loss_sum_;   ///< scalar double
+  double loss_sum_ = 0;             ///< float32 CPU batches (the fused loop)
+  torch::Tensor device_loss_sum_;   ///< other batches: scalar double on the device
   int64_t n_ = 0;
 };
 

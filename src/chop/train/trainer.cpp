@@ -78,8 +78,7 @@ ClassificationMetrics evaluate(runtime::GraphModule& m, const data::DataModule& 
     x = x.to(device);
     y = y.to(device);
     auto logits = m->forward(x);
-    acc.add(logits, y, torch::nn::functional::cross_entropy(
-                           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)));
+    acc.add(logits, y);
     seen += y.size(0);
   }
   m->train(was_training);
