@@ -287,10 +287,11 @@ SearchOutcome run_search(const SearchRunOptions& o) {
   const bool supernet = o.search.strategy == "supernet";
   const bool trained = !supernet || train_supernet(s, o);
   auto start = std::chrono::steady_clock::now();
-  // A study that will score the whole space: every candidate scored up front, on every core.
+  // A study that will score the whole space (n_trials reach its size, no timeout): every
+  // candidate scored up front, on every core.
   const int64_t n_trials = o.search.setup.n_trials;
-  if (supernet && trained && s.study->distinct_proposals() && s.study->space_size() > 0 &&
-      (n_trials <= 0 || n_trials >= s.study->space_size()))
+  if (supernet && trained && s.study->distinct_proposals() && s.study->space_size() > 0 && n_trials > 0 &&
+      n_trials >= s.study->space_size() && o.search.setup.timeout <= 0)
     s.runner->score_every_candidate(o.progress, [] { return g_stop_requested.load(); });
   if (trained && !g_stop_requested) optimize(s, o);
   if (supernet && trained && !g_stop_requested && s.study->n_complete() > 0)

@@ -59,7 +59,7 @@ class TrialRunner {
   double train_supernet(const std::string& ckpt, bool progress, const std::function<bool()>& stop);
   bool has_supernet() const { return supernet_.has_value(); }
   /// After train_supernet, for a study that will score every configuration of the space (its
-  /// n_trials reach the space's size): scores them all now, on parallel_jobs() threads (the
+  /// n_trials reach the space's size, no timeout): scores them all now, on parallel_jobs() threads (the
   /// supernet is read-only; each candidate's score depends on nothing else, so the results are
   /// those of one thread), and run() looks each trial's up. `stop` is polled between candidates.
   /// Returns the number scored.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <exception>
 #include <map>
 #include <optional>
 
@@ -94,10 +95,20 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
           subnet_flat.zero_();
           for (ManualStep* s : subnets) s->run(x, y, soft, /*accumulate=*/true);
         };
-        if (helper) helper->start(run_subnets);
-        loss = largest->backward(y);  // overwrites every gradient
-        if (helper) helper->wait();
-        else run_subnets();
+        if (helper) {
+          helper->start(run_subnets);
+          std::exception_ptr error;
+          try {
+            loss = largest->backward(y);  // overwrites every gradient
+          } catch (...) {
+            error = std::current_exception();
+          }
+          helper->wait();  // before anything the helper reads goes out of scope
+          if (error) std::rethrow_exception(error);
+        } else {
+          loss = largest->backward(y);
+          run_subnets();
+        }
         for (const auto& p : m->named_parameters()) p.value().mutable_grad().add_(subnet_grads.at(p.key()));
       } else {
         optimizer.zero_grad();
