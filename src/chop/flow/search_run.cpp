@@ -144,6 +144,7 @@ Search setup(const SearchRunOptions& o) {
   runtime::set_threads(run.num_threads);
   Search s;
   s.out_dir = run.software_dir() + "/search_ckpts";
+  remove_stale_temporaries(s.out_dir);  // a killed run's half-written files (--resume, or a rerun)
   s.shared = o.resume || o.worker;
   CHOP_CHECK(!(s.shared && cfg.strategy == "supernet"), ConfigError,
              "[search.strategy] name = \"supernet\" trains its supernet in one process: it cannot --resume a "

@@ -7,7 +7,9 @@
 #include <fstream>
 #include <functional>
 #include <thread>
+#include <vector>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "chop/support/error.h"
@@ -38,6 +40,31 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     fs::remove(tmp, ignored);  // never a half-written file beside the old one
     throw DataError(fmt::format("cannot write '{}': {}", path, why));
   }
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    // <name>.tmp.<pid>.<thread>, as write_file_atomically names them.
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || !it->is_regular_file(ec)) continue;
+    const std::string rest = name.substr(at + 5);
+    const size_t dot = rest.find('.');
+    const std::string pid_text = rest.substr(0, dot);
+    if (pid_text.empty() || dot == std::string::npos ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
+  int removed = 0;
+  for (const auto& p : stale) removed += fs::remove(p, ec) ? 1 : 0;
+  return removed;
 }
 
 }  // namespace chop
