@@ -15,6 +15,12 @@
 #include "chop/support/error.h"
 
 namespace chop {
+namespace {
+
+/// A temporary file is named <path><kTemporaryInfix><pid>.<thread>.
+constexpr const char* kTemporaryInfix = ".tmp.";
+
+}  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
@@ -22,7 +28,7 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   std::error_code ec;
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
   // A name of its own per process and thread: several workers may write the same file.
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+  std::string tmp = path + kTemporaryInfix + std::to_string(::getpid()) + "." +
                     std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   bool written = false;
   {
@@ -49,11 +55,11 @@ int remove_stale_temporaries(const std::string& dir) {
   std::vector<fs::path> stale;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    // <name>.tmp.<pid>.<thread>, as write_file_atomically names them.
+    // <name>.tmp.<pid>.<thread>, as write_file_atomically names them: the writer's pid.
     const std::string name = it->path().filename().string();
-    const size_t at = name.rfind(".tmp.");
+    const size_t at = name.rfind(kTemporaryInfix);
     if (at == std::string::npos || !it->is_regular_file(ec)) continue;
-    const std::string rest = name.substr(at + 5);
+    const std::string rest = name.substr(at + std::strlen(kTemporaryInfix));
     const size_t dot = rest.find('.');
     const std::string pid_text = rest.substr(0, dot);
     if (pid_text.empty() || dot == std::string::npos ||

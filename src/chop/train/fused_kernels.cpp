@@ -7,6 +7,15 @@
 #include <string>
 
 namespace chop::train {
+namespace {
+
+void check_class(int64_t target, int64_t classes) {
+  if (target < 0 || target >= classes)
+    throw std::out_of_range("class index " + std::to_string(target) + " is outside 0.." +
+                            std::to_string(classes - 1));
+}
+
+}  // namespace
 
 void fused_adam(float* __restrict p, const float* __restrict grad, float* __restrict m,
                 float* __restrict v, int64_t n, const AdamScalars& s) {
@@ -29,9 +38,7 @@ double fused_cross_entropy(const float* __restrict logits, const int64_t* __rest
     const float* z = logits + i * classes;
     float* g = grad + i * classes;
     const int64_t t = target[i];
-    if (t < 0 || t >= classes)
-      throw std::out_of_range("class index " + std::to_string(t) + " is outside 0.." +
-                              std::to_string(classes - 1));
+    check_class(t, classes);
     const float max = *std::max_element(z, z + classes);
     float sum = 0;
     for (int64_t c = 0; c < classes; ++c) sum += (g[c] = std::exp(z[c] - max));
@@ -49,9 +56,7 @@ double fused_loss_and_confusion(const float* __restrict logits, const int64_t* _
   for (int64_t i = 0; i < rows; ++i) {
     const float* z = logits + i * classes;
     const int64_t t = target[i];
-    if (t < 0 || t >= classes)
-      throw std::out_of_range("class index " + std::to_string(t) + " is outside 0.." +
-                              std::to_string(classes - 1));
+    check_class(t, classes);
     int64_t best = 0;
     for (int64_t c = 1; c < classes; ++c)
       if (!std::isnan(z[best]) && (z[c] > z[best] || std::isnan(z[c]))) best = c;

@@ -7,6 +7,8 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "chop/support/error.h"
 #include "chop/support/parallel.h"
@@ -43,6 +45,10 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
       offset += p.value().numel();
     }
   }
+  // Each parameter's gradient beside its subnets' share, paired once: added after every step.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> grad_and_subnet_grad;
+  if (largest)
+    for (const auto& p : m->named_parameters()) grad_and_subnet_grad.emplace_back(p.value().grad(), subnet_grads.at(p.key()));
   std::optional<HelperThread> helper;
   if (largest && so.parallel) helper.emplace();
   std::map<std::vector<int64_t>, std::unique_ptr<ManualStep>> slices;  // by the subnet's widths
@@ -109,7 +115,7 @@ TrainResult train_supernet(runtime::GraphModule& m, const data::DataModule& dm, 
           loss = largest->backward(y);
           run_subnets();
         }
-        for (const auto& p : m->named_parameters()) p.value().mutable_grad().add_(subnet_grads.at(p.key()));
+        for (auto& [grad, subnet_grad] : grad_and_subnet_grad) grad.add_(subnet_grad);
       } else {
         optimizer.zero_grad();
         m->clear_active_widths();
