@@ -61,6 +61,26 @@ b = json.load(open("mase_output/sn2/software/search_ckpts/supernet.json"))
 strip = lambda s: [(r["trial"], r["supernet"], r["standalone"]) for r in s["standalone"]]
 assert strip(a) == strip(b), (strip(a), strip(b))
 PY
+# Ctrl-C while the candidates are scored up front: exit 130, and every candidate scored by then
+# is a COMPLETE trial with the scores of the whole run (none computed is lost).
+CHOP_FAULT_INTERRUPT_AT_CANDIDATE=40 "$CHOP" search --config supernet.toml --data-path jsc.h5 --project stopped \
+  >stopped.txt 2>&1
+rc=$?
+[ $rc -eq 130 ] && pass || fail "a supernet search stopped while scoring exited $rc: $(tail -3 stopped.txt)"
+python3 - <<'PY' && pass || fail "a supernet search stopped while scoring lost its scores"
+import json
+d = "mase_output/{}/software/search_ckpts/"
+key = lambda t: json.dumps(t["params"], sort_keys=True)
+full = {key(t): t for t in json.load(open(d.format("sn") + "log.json"))}
+stopped = json.load(open(d.format("stopped") + "log.json"))
+assert 40 <= len(stopped) < 256, len(stopped)
+assert len({key(t) for t in stopped}) == len(stopped)
+for t in stopped:
+    assert t["state"] == "COMPLETE", t
+    assert t["software_metrics"] == full[key(t)]["software_metrics"], key(t)
+    assert t["values"] == full[key(t)]["values"] and t["config"] == full[key(t)]["config"]
+PY
+
 # On one core (no helper thread in training, candidates scored and retrained one at a time) and
 # with n_trials below the space (each trial scored when the sampler proposes it): the same numbers.
 if taskset -c 0 true 2>/dev/null; then

@@ -71,6 +71,9 @@ upstream_crash() {
     head -1 | grep -qE 'libtorch|libc10'
 }
 
+# has_stack LOG: the log holds a sanitizer's or libFuzzer's stack trace.
+has_stack() { grep -qE '^ *#[0-9]+ ' "$1"; }
+
 # run_one NAME: fuzzes one target, writes $work/NAME.result (one summary line) and NAME.log.
 run_one() {
   local name=$1 bin="$build_dir/fuzz_$1"
@@ -98,8 +101,16 @@ run_one() {
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
   local artifact
   artifact=$(ls "$artifacts" 2>/dev/null | head -1)
+  # libFuzzer's RSS watchdog (-rss_limit_mb) reports an out-of-memory from its own thread, with no
+  # stack: the artifact runs again alone with a malloc limit, so that the allocation that grew the
+  # RSS reports its stack (if one single allocation did), and that stack is classified.
+  local replay="$work/$name.replay.log"
   if [ $rc -eq 0 ] && [ -z "$artifact" ]; then result=ok
   elif upstream_crash "$log"; then result="ok (LibTorch crashed inside itself: tests/fuzz/known/README.md)"
+  elif [ -n "$artifact" ] && ! has_stack "$log" &&
+    { "$bin" -timeout=10 -rss_limit_mb=$rss -malloc_limit_mb=1024 "$artifacts/$artifact" > "$replay" 2>&1
+      upstream_crash "$replay"; }; then
+    result="ok (LibTorch ran out of memory inside itself: tests/fuzz/known/README.md)"
   else result="CRASH (exit $rc)"; fi
   printf '%-20s execs %-9s exec/s %-7s cov %-7s %s\n' "$name" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" \
     > "$work/$name.result"
@@ -107,6 +118,7 @@ run_one() {
     {
       echo "---- $name: last lines of $log"
       tail -40 "$log"
+      [ -f "$replay" ] && { echo "---- $name: the artifact run again alone (-malloc_limit_mb=1024)"; tail -30 "$replay"; }
       [ -n "$artifact" ] && echo "---- $name: artifact $artifacts/$artifact (copy it to tests/fuzz/corpus/$name/crash-<what> once fixed)"
     } >> "$work/$name.result"
   fi

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "chop/flow/supernet.h"
@@ -271,6 +272,15 @@ bool train_supernet(Search& s, const SearchRunOptions& o) {
   return !g_stop_requested;
 }
 
+/// Strategy "supernet", stopped by Ctrl-C: the candidates scored up front that no trial has
+/// recorded yet become COMPLETE trials, so that the results hold every score computed.
+void keep_scored_candidates(Search& s) {
+  std::set<search::Params> recorded;
+  for (const auto& t : s.study->trials()) recorded.insert(t->params);
+  for (const auto& t : s.runner->scored_trials())
+    if (recorded.count(t.params) == 0) s.study->storage().create_trial_from(s.study->study_id(), t);
+}
+
 /// Strategy "supernet", after the trials: the best candidates and a sample retrained stand-alone.
 void retrain_best(Search& s, const SearchRunOptions& o, double scoring_seconds) {
   nlohmann::ordered_json doc = retrain_candidates(*s.runner, *s.study, o.search, s.out_dir + "/supernet", o.progress,
@@ -295,6 +305,7 @@ SearchOutcome run_search(const SearchRunOptions& o) {
       n_trials >= s.study->space_size() && o.search.setup.timeout <= 0)
     s.runner->score_every_candidate(o.progress, [] { return g_stop_requested.load(); });
   if (trained && !g_stop_requested) optimize(s, o);
+  if (g_stop_requested) keep_scored_candidates(s);
   if (supernet && trained && !g_stop_requested && s.study->n_complete() > 0)
     retrain_best(s, o, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   SearchOutcome outcome;

@@ -48,6 +48,13 @@ void maybe_kill_at_trial(int64_t number) {
   if (env && *env && std::strtoll(env, nullptr, 10) == number) std::raise(SIGKILL);
 }
 
+/// `CHOP_FAULT_INTERRUPT_AT_CANDIDATE=N`: SIGINT, as Ctrl-C would send it, once N supernet
+/// candidates are scored up front.
+void maybe_interrupt_at_candidate(int64_t n_scored) {
+  const char* env = std::getenv("CHOP_FAULT_INTERRUPT_AT_CANDIDATE");
+  if (env && *env && std::strtoll(env, nullptr, 10) == n_scored) std::raise(SIGINT);
+}
+
 /// Values per node output in one forward pass of a supernet candidate's scoring or recalibration
 /// (2^22 floats: 16 MB an activation).
 constexpr int64_t kScoringElements = int64_t{1} << 22;
@@ -153,7 +160,7 @@ std::vector<double> TrialRunner::run(search::Trial& trial) {
   Evaluation e;
   if (supernet_) {
     auto it = scored_.find(tables.dump());
-    e = it != scored_.end() ? it->second : score_candidate(apply_transforms(base_, tables));
+    e = it != scored_.end() ? it->second.evaluation : score_candidate(apply_transforms(base_, tables));
   } else {
     ir::Graph g = apply_transforms(base_, tables);
     runtime::GraphModule m = fresh_module(g);
@@ -161,11 +168,15 @@ std::vector<double> TrialRunner::run(search::Trial& trial) {
     runtime::save_checkpoint(checkpoint(trial.number()), m);
   }
   if (!e.constraints.empty()) trial.set_constraints(e.constraints);
-  trial.set_user_attr("software_metrics", e.software);
-  trial.set_user_attr("hardware_metrics", e.hardware);
-  trial.set_user_attr("scaled_metrics", e.scaled);
-  if (!e.scales.empty()) trial.set_user_attr("quantization_scales", e.scales);
+  for (const auto& [key, value] : e.attributes()) trial.set_user_attr(key, value);
   return e.values;  // a supernet candidate has no checkpoint: its model is the retrained one
+}
+
+std::map<std::string, nlohmann::json> TrialRunner::Evaluation::attributes() const {
+  std::map<std::string, nlohmann::json> a = {
+      {"software_metrics", software}, {"hardware_metrics", hardware}, {"scaled_metrics", scaled}};
+  if (!scales.empty()) a["quantization_scales"] = scales;
+  return a;
 }
 
 TrialRunner::Evaluation TrialRunner::score_candidate(const ir::Graph& g) {
@@ -187,13 +198,14 @@ int TrialRunner::parallel_jobs() const {
 int64_t TrialRunner::score_every_candidate(bool progress, const std::function<bool()>& stop) {
   CHOP_ASSERT(supernet_, "score_every_candidate after train_supernet");
   const search::SearchSpace typed = space_->distributions();
+  const std::vector<search::Params> internal = search::unseen_configs(typed, [](const search::Params&) { return false; });
   std::vector<std::map<std::string, search::ParamValue>> configs;
-  for (const auto& internal : search::unseen_configs(typed, [](const search::Params&) { return false; })) {
+  for (const auto& params : internal) {
     std::map<std::string, search::ParamValue> p;
-    for (const auto& [name, value] : internal) p[name] = typed.at(name).to_external(value);
+    for (const auto& [name, value] : params) p[name] = typed.at(name).to_external(value);
     configs.push_back(std::move(p));
   }
-  std::vector<std::string> keys(configs.size());
+  std::vector<nlohmann::ordered_json> tables(configs.size());
   std::vector<Evaluation> results(configs.size());
   std::vector<char> done(configs.size(), 0);
   std::unique_ptr<ProgressBar> bar;
@@ -201,18 +213,37 @@ int64_t TrialRunner::score_every_candidate(bool progress, const std::function<bo
   std::mutex bar_mutex;
   int64_t n_done = 0;
   parallel_for_each(static_cast<int64_t>(configs.size()), parallel_jobs(), [&](int64_t i) {
-    nlohmann::ordered_json tables = space_->tables(configs[i]);
-    keys[i] = tables.dump();
-    results[i] = score_candidate(apply_transforms(base_, tables));
+    tables[i] = space_->tables(configs[i]);
+    results[i] = score_candidate(apply_transforms(base_, tables[i]));
     done[i] = 1;
     std::lock_guard<std::mutex> lock(bar_mutex);
     ++n_done;
     if (bar) bar->update(n_done, fmt::format("{:.2f} seconds", bar->elapsed_s()));
+    maybe_interrupt_at_candidate(n_done);
   }, stop);
   if (bar) bar->finish();
   for (size_t i = 0; i < configs.size(); ++i)
-    if (done[i]) scored_.emplace(std::move(keys[i]), std::move(results[i]));
+    if (done[i])
+      scored_.emplace(tables[i].dump(), Scored{internal[i], nlohmann::json::parse(tables[i].dump()), std::move(results[i])});
   return n_done;
+}
+
+std::vector<search::FrozenTrial> TrialRunner::scored_trials() const {
+  const search::SearchSpace typed = space_->distributions();
+  std::vector<search::FrozenTrial> trials;
+  for (const auto& [key, scored] : scored_) {
+    search::FrozenTrial t;
+    t.state = search::TrialState::Complete;
+    t.params = scored.params;
+    for (const auto& [name, value] : scored.params) t.distributions.emplace(name, typed.at(name));
+    t.values = scored.evaluation.values;
+    t.constraints = scored.evaluation.constraints;
+    t.user_attrs = scored.evaluation.attributes();
+    t.user_attrs["config"] = scored.config;
+    t.datetime_start = t.datetime_complete = search::Clock::now();
+    trials.push_back(std::move(t));
+  }
+  return trials;
 }
 
 bool TrialRunner::trains_deterministically_in_parallel(const ir::Graph& g) {

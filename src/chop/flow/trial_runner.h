@@ -49,6 +49,9 @@ class TrialRunner {
     nlohmann::json software = nlohmann::json::object(), hardware = nlohmann::json::object(),
                    scaled = nlohmann::json::object(), scales = nlohmann::json::object();
     std::vector<double> values, constraints;
+    /// The user attributes a trial records it under (software_metrics, hardware_metrics,
+    /// scaled_metrics, quantization_scales when any).
+    std::map<std::string, nlohmann::json> attributes() const;
   };
 
   /// Strategy "supernet": trains the supernet at every layer's largest width (sandwich rule,
@@ -64,6 +67,9 @@ class TrialRunner {
   /// those of one thread), and run() looks each trial's up. `stop` is polled between candidates.
   /// Returns the number scored.
   int64_t score_every_candidate(bool progress, const std::function<bool()>& stop);
+  /// The candidates score_every_candidate scored, as COMPLETE trials (params, values, constraints,
+  /// config and the attributes run() records): what a search stopped while scoring keeps.
+  std::vector<search::FrozenTrial> scored_trials() const;
 
   /// Independent trainings or evaluations this process may run at once: one per core (divided
   /// by LibTorch's intra-op threads), 1 on a shared machine (n_jobs > 1 or a worker).
@@ -109,7 +115,12 @@ class TrialRunner {
   std::map<int64_t, runtime::InputObservations> loaded_observations_;  ///< by batches observed
   std::optional<runtime::GraphModule> supernet_;      ///< strategy "supernet", once trained
   std::vector<torch::Tensor> recalibration_batches_;  ///< batch-norm recalibration of candidates
-  std::map<std::string, Evaluation> scored_;          ///< score_every_candidate's, by tables JSON
+  struct Scored {
+    search::Params params;  ///< the configuration, as the study stores it
+    nlohmann::json config;  ///< its transform tables
+    Evaluation evaluation;
+  };
+  std::map<std::string, Scored> scored_;              ///< score_every_candidate's, by tables JSON
 };
 
 }  // namespace chop::flow
