@@ -115,7 +115,7 @@ bad "by" SPACE '[search.search_space]
 name = "graph/quantize/mixed_precision_ptq"
 [search.search_space.setup]
 by = "colour"'
-for m in 0 -0.5 '"wide"'; do
+for m in 0 -0.5 '"wide"' 1e30; do
   SEED='' bad "channel_multipliers" SPACE "[search.search_space]
 name = \"graph/architecture/channel\"
 [search.search_space.setup]

@@ -37,6 +37,9 @@ fails "unknown data set 'jsk'" "$CHOP" train jsc-tiny jsk
 fails "missing.h5" "$CHOP" train jsc-tiny jsc --data-path missing.h5
 printf 'garbage' > bad.h5
 fails "bad.h5" "$CHOP" train jsc-tiny jsc --data-path bad.h5
+# A file on which HDF5 1.10.8 itself divides by zero (found by fuzzing): one line, exit 1.
+fails "cannot read data file" "$CHOP" train jsc-tiny jsc --data-path \
+  "$(dirname "$CASE")/../fuzz/known/jsc_hdf5-hdf5-sigfpe-H5T_copy.h5"
 fails "no CUDA device" "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --accelerator gpu
 fails "batch_size (--batch-size) must be positive" "$CHOP" train jsc-tiny jsc --data-path jsc.h5 --batch-size 0
 fails "needs --load" "$CHOP" test jsc-tiny jsc --data-path jsc.h5

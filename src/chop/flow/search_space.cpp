@@ -251,9 +251,9 @@ class ChannelSpace : public SearchSpace {
     CHOP_CHECK(mult.is_array() && !mult.empty(), ConfigError,
                "[search.search_space.setup] channel_multipliers must be a non-empty list");
     for (const auto& m : mult) {
-      CHOP_CHECK(m.is_number() && m.get<double>() > 0, ConfigError,
-                 "[search.search_space.setup] channel_multipliers must be positive numbers, but got {}",
-                 m.dump());
+      CHOP_CHECK(m.is_number() && m.get<double>() > 0 && m.get<double>() <= 1024, ConfigError,
+                 "[search.search_space.setup] channel_multipliers must be positive numbers up to "
+                 "1024, but got {}", m.dump());
       multipliers_.push_back(m);
     }
     auto groups = width_nodes(g);

@@ -39,11 +39,17 @@ ChannelLayerConfig read_layer(OptionReader& docs, const std::string& key) {
 
 bool is_width_layer(OpKind op) { return op == OpKind::Linear || op == OpKind::Conv2d; }
 
+/// The widest layer a channel multiplier may make (2^24 channels; the check also keeps the
+/// conversion to int64_t defined: fuzzing found a multiplier of 4e89).
+constexpr double kMaxWidth = double(int64_t{1} << 24);
+
 int64_t scale_width(int64_t width, double m, const std::string& node) {
   double w = static_cast<double>(width) * m;
   CHOP_CHECK(std::fabs(w - std::round(w)) < 1e-9 && std::round(w) >= 1, GraphError,
              "node '{}': width {} x channel_multiplier {} = {} is not a positive whole number",
              node, width, m, w);
+  CHOP_CHECK(w <= kMaxWidth, GraphError, "node '{}': width {} x channel_multiplier {} = {} exceeds {} channels",
+             node, width, m, w, static_cast<int64_t>(kMaxWidth));
   return static_cast<int64_t>(std::round(w));
 }
 

@@ -187,6 +187,8 @@ TEST(RedefineLinear, ImpossibleRequestsAreClearErrors) {
   EXPECT_NE(msg.find("channel_multiplier must be > 0, but got 0"), std::string::npos) << msg;
   msg = error_of<GraphError>([&] { run("jsc-s", head + "seq_blocks_2.config]\nname = \"output_only\"\nchannel_multiplier = 1.01\n"); });
   EXPECT_NE(msg.find("not a positive whole number"), std::string::npos) << msg;
+  msg = error_of<GraphError>([&] { run("jsc-s", head + "seq_blocks_2.config]\nname = \"output_only\"\nchannel_multiplier = 4e89\n"); });
+  EXPECT_NE(msg.find("exceeds 16777216 channels"), std::string::npos) << msg;  // not a UB conversion
   msg = error_of<GraphError>([&] { run("jsc-s", head + "seq_blocks_1.config]\nname = \"output_only\"\nchannel_multiplier = 2\n"); });
   EXPECT_NE(msg.find("'seq_blocks_1' is a relu"), std::string::npos) << msg;
   msg = error_of<GraphError>([&] { run("jsc-s", head + "seq_blocks_99.config]\nname = \"output_only\"\n"); });
