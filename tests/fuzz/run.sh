@@ -112,7 +112,7 @@ run_one() {
   elif [ -n "$artifact" ] && ! has_stack "$log" &&
     { "$bin" -timeout=10 -rss_limit_mb=$rss -malloc_limit_mb=1024 "$artifacts/$artifact" > "$replay" 2>&1
       upstream_crash "$replay"; }; then
-    result="ok (LibTorch ran out of memory inside itself: tests/fuzz/known/README.md)"
+    result="ok (the library ran out of memory inside itself: tests/fuzz/known/README.md)"
   else result="CRASH (exit $rc)"; fi
   printf '%-20s execs %-9s exec/s %-7s cov %-7s %s\n' "$name" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" \
     > "$work/$name.result"
