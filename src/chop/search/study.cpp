@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
@@ -363,6 +364,14 @@ FrozenTrialPtr Study::tell(Trial& trial, TrialState state, const std::vector<dou
   }
   if (heartbeats_on()) stop_heartbeat(trial.trial_id());
   const FrozenTrialPtr current = storage_->get_trial(trial.trial_id());
+  if (current->state == TrialState::Fail && current->system_attrs.count(kHeartbeatLostAttr)) {
+    // Another worker judged this one dead while it was cut off from the storage for longer than
+    // the grace period (and may have queued the trial again: max_retry). Optuna's worker stops
+    // with "Cannot tell a FAIL trial"; this one drops the result and goes on.
+    std::cerr << fmt::format("chop: trial {} was failed by another worker while this one could not reach "
+                             "the storage; its result is dropped\n", current->number);
+    return current;
+  }
   CHOP_CHECK(current->state == TrialState::Running, SearchError,
              "trial {} is already {}; tell() finishes a trial once", current->number,
              to_string(current->state));

@@ -438,6 +438,32 @@ TEST_P(StorageConformance, StudyRetriesStaleTrialsWithTheirParams) {
   EXPECT_EQ(observer.n_complete(), 2);
 }
 
+TEST_P(StorageConformance, AWorkerJudgedDeadDropsItsResultAndGoesOn) {
+  if (GetParam() == "memory") GTEST_SKIP() << "trials in memory cannot outlive their process";
+  // A worker cut off from the storage for longer than the grace period: its heartbeats (every
+  // 100 s here) stop reaching the storage, and another worker fails its trial.
+  StudyOptions o = StudyOptions().with_name(name("s")).with_storage(storage_);
+  o.sampler = make_sampler("random", 1);
+  o.with_heartbeat(100, 0.1);
+  Study study(o);
+  Trial cut_off = study.ask();
+  cut_off.suggest_float("x", 0, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Study observer(StudyOptions(o).with_storage(another()).with_load_if_exists(true));
+  ASSERT_EQ(observer.fail_stale_trials(), std::vector<int64_t>{cut_off.number()});
+  // Back in touch, the worker's tell() keeps the FAIL (no exception) and the study goes on.
+  FrozenTrialPtr told;
+  EXPECT_NO_THROW(told = study.tell(cut_off, {0.5}));
+  ASSERT_TRUE(told);
+  EXPECT_EQ(told->state, TrialState::Fail);
+  EXPECT_TRUE(told->values.empty());
+  Trial next = study.ask();
+  study.tell(next, {next.suggest_float("x", 0, 1)});
+  EXPECT_EQ(study.n_complete(), 1);
+  // Any other finished trial is still told once.
+  EXPECT_THROW(study.tell(next, {0.5}), SearchError);
+}
+
 TEST_P(StorageConformance, GridRunsAPointAgainWhenItsWorkerDied) {
   StudyOptions o = StudyOptions().with_name(name("g")).with_storage(storage_);
   o.sampler = make_sampler("grid", 0);
@@ -513,6 +539,30 @@ TEST(SqliteStorage, RejectsOtherSchemaVersions) {
     c->query("UPDATE version_info SET schema_version = 11");
   }
   EXPECT_THROW(SqliteStorage{path}, SearchError);
+}
+
+// The soak's outage phase: a worker asking for stale trials when the server restarted lost its
+// connection inside fail_stale_trials, reconnected, and then failed every live worker's trial
+// (all heartbeats were older than the grace period, the outage's length). After a reconnect,
+// even one inside the call, the other workers get one grace period to reconnect and beat.
+TEST(PostgresStorage, AReconnectInsideFailStaleTrialsGivesTheOthersAGracePeriod) {
+  const std::string& url = testing::postgres_test_url();
+  if (url.empty()) GTEST_SKIP() << "no PostgreSQL server could be started";
+  PostgresStorage worker(url), observer(url);
+  const int64_t sid = worker.create_study("reconnect-grace", {StudyDirection::Minimize});
+  const TrialRef live = worker.create_trial(sid);
+  worker.record_heartbeat(live.trial_id);
+  EXPECT_TRUE(observer.fail_stale_trials(sid, 30.0).empty());  // the observer is connected
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // As a restart does, the server drops every connection to the database.
+  postgres_execute(testing::postgres_server_url(),
+                   fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                               "'chop_test_{}' AND pid <> pg_backend_pid()", ::getpid()));
+  EXPECT_TRUE(observer.fail_stale_trials(sid, 0.5).empty()) << "failed a trial right after reconnecting";
+  EXPECT_EQ(observer.get_trial(live.trial_id)->state, TrialState::Running);
+  // A worker that stays silent a grace period after the reconnect is judged dead as before.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(observer.fail_stale_trials(sid, 0.5), std::vector<int64_t>{live.trial_id});
 }
 
 TEST(SqliteStorage, DatetimesRoundTrip) {

@@ -585,15 +585,14 @@ std::vector<int64_t> RdbStorage::fail_stale_trials(int64_t study_id, double grac
   CHOP_CHECK(grace_seconds >= 0, ConfigError, "`grace_seconds >= 0` must hold, but got {}",
              grace_seconds);
   const std::string now = format_datetime(Clock::now());
-  {
+  return transact(true, [&]() -> std::vector<int64_t> {
     // Right after an outage every heartbeat looks stale: give the other processes one grace
-    // period to reconnect and beat again before judging them dead.
-    std::lock_guard<std::mutex> lock(mutex_);
+    // period to reconnect and beat again before judging them dead. Checked inside the
+    // transaction, so also when this very call lost the connection and retries after
+    // reconnecting (the soak's outage phase failed live workers' trials that way).
     if (reconnected_at_ && std::chrono::steady_clock::now() - *reconnected_at_ <
                                std::chrono::duration<double>(grace_seconds))
       return {};
-  }
-  return transact(true, [&] {
     check_study(study_id);
     const SqlRows stale = connection_->query(
         "SELECT t.trial_id FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
