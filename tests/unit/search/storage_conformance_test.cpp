@@ -557,7 +557,7 @@ TEST(PostgresStorage, AReconnectInsideFailStaleTrialsGivesTheOthersAGracePeriod)
   // As a restart does, the server drops every connection to the database.
   postgres_execute(testing::postgres_server_url(),
                    fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                               "'chop_test_{}' AND pid <> pg_backend_pid()", ::getpid()));
+                               "'{}' AND pid <> pg_backend_pid()", testing::postgres_test_database()));
   EXPECT_TRUE(observer.fail_stale_trials(sid, 0.5).empty()) << "failed a trial right after reconnecting";
   EXPECT_EQ(observer.get_trial(live.trial_id)->state, TrialState::Running);
   // A worker that stays silent a grace period after the reconnect is judged dead as before.

@@ -63,6 +63,9 @@ inline const std::string& postgres_server_url() {
   return url;
 }
 
+/// The name of this process's own database on the test server (postgres_test_url's).
+inline std::string postgres_test_database() { return fmt::format("chop_test_{}", ::getpid()); }
+
 /// A database of its own on the test server for this process, dropped at exit; "" when there is
 /// no server (tests then skip).
 inline const std::string& postgres_test_url() {
@@ -82,7 +85,7 @@ inline const std::string& postgres_test_url() {
   static const bool created = [] {
     db.admin_url = postgres_server_url();
     if (db.admin_url.empty()) return false;
-    db.name = fmt::format("chop_test_{}", ::getpid());
+    db.name = postgres_test_database();
     try {
       postgres_execute(db.admin_url, fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name));
       postgres_execute(db.admin_url, fmt::format("CREATE DATABASE {}", db.name));
